@@ -1,0 +1,9 @@
+//! sea-orm entities, one module a table. Identifiers and JSON documents are
+//! stored as text so that both backends hold the same bytes.
+
+pub mod application;
+pub mod assignment;
+pub mod audit_log;
+pub mod decision;
+pub mod evidence_snapshot;
+pub mod round;

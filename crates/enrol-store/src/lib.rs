@@ -1,0 +1,229 @@
+//! Durable storage for the enrolment engine: one code path over SQLite (the
+//! embedded default: a file, WAL, a busy timeout, write transactions that
+//! begin IMMEDIATE) and PostgreSQL (when the URL is `postgres://`).
+//!
+//! Migrations run on open. Bulk writes are chunked under each backend's
+//! bind-parameter limit. This crate knows tables and transactions; it knows
+//! nothing of HTTP, registries or policy.
+
+pub mod entities;
+mod migration;
+pub mod testing;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+use sea_orm::{ColumnTrait, Iterable};
+use sea_orm_migration::MigratorTrait;
+
+pub use entities::*;
+pub use migration::Migrator;
+pub use sea_orm;
+
+/// How long a SQLite writer waits for another's lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bound parameters one statement may carry: SQLite's default maximum is
+/// 32,766, PostgreSQL's wire protocol allows 65,535.
+fn bind_parameter_limit(backend: DbBackend) -> usize {
+    match backend {
+        DbBackend::Sqlite => 32_766,
+        _ => 65_535,
+    }
+}
+
+/// A storage failure, with what the store was doing.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database at {url}: {source}")]
+    Open { url: String, source: DbErr },
+    #[error("cannot migrate the database: {0}")]
+    Migrate(DbErr),
+    #[error("database error while {context}: {source}")]
+    Db { context: &'static str, source: DbErr },
+    #[error("stored {what} is corrupt: {detail}")]
+    Corrupt { what: String, detail: String },
+}
+
+impl StoreError {
+    pub fn db(context: &'static str) -> impl FnOnce(DbErr) -> StoreError {
+        move |source| StoreError::Db { context, source }
+    }
+
+    /// Whether the failure is a violated unique constraint (a conflict, not a fault).
+    pub fn is_unique_violation(&self) -> bool {
+        match self {
+            StoreError::Db { source, .. } => is_unique_violation(source),
+            _ => false,
+        }
+    }
+}
+
+/// Whether a database error is a violated unique constraint.
+pub fn is_unique_violation(err: &DbErr) -> bool {
+    matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_)))
+}
+
+/// The engine's database.
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Opens (creating if need be) and migrates the database at `url`:
+    /// `postgres://…` or `postgresql://…` for PostgreSQL; `sqlite:…` or a
+    /// plain file path for SQLite.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Self::open_with(url, None).await
+    }
+
+    /// Opens with a PostgreSQL schema search path (used to isolate tests).
+    pub async fn open_with(url: &str, pg_schema: Option<&str>) -> Result<Store, StoreError> {
+        let is_pg = url.starts_with("postgres://") || url.starts_with("postgresql://");
+        let full_url = if is_pg || url.starts_with("sqlite:") {
+            url.to_owned()
+        } else {
+            format!("sqlite://{url}?mode=rwc")
+        };
+        let mut options = ConnectOptions::new(full_url.clone());
+        options.sqlx_logging(false);
+        if is_pg {
+            options.max_connections(16).min_connections(1);
+            if let Some(schema) = pg_schema {
+                options.set_schema_search_path(schema.to_owned());
+            }
+        } else {
+            // One writer at a time is SQLite's nature; readers run beside it in WAL.
+            options.max_connections(8).min_connections(1);
+            options.map_sqlx_sqlite_opts(|o| {
+                o.journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal)
+                    .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                    .foreign_keys(true)
+                    .create_if_missing(true)
+            });
+        }
+        let db = Database::connect(options).await.map_err(|source| StoreError::Open { url: redact(url), source })?;
+        Migrator::up(&db, None).await.map_err(StoreError::Migrate)?;
+        Ok(Store { db })
+    }
+
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Begins a write transaction. On SQLite it begins IMMEDIATE, taking the
+    /// write lock at once, so two writers never deadlock upgrading read locks.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, StoreError> {
+        self.db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .map_err(StoreError::db("beginning a write transaction"))
+    }
+
+    /// Closes the pool, waiting for connections to finish.
+    pub async fn close(self) -> Result<(), StoreError> {
+        self.db.close().await.map_err(StoreError::db("closing the database"))
+    }
+}
+
+/// Inserts many rows in statements that stay under the backend's
+/// bind-parameter limit. Runs inside the caller's transaction.
+pub async fn insert_chunked<A, C>(conn: &C, rows: Vec<A>) -> Result<(), StoreError>
+where
+    A: ActiveModelTrait + Send,
+    C: ConnectionTrait,
+{
+    let columns = <A::Entity as EntityTrait>::Column::iter().count().max(1);
+    let per_statement = (bind_parameter_limit(conn.get_database_backend()) / columns).max(1);
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(per_statement).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk)
+            .exec_without_returning(conn)
+            .await
+            .map_err(StoreError::db("inserting rows"))?;
+    }
+    Ok(())
+}
+
+/// One entry to append to the audit log.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    pub round_id: Option<String>,
+    pub actor: String,
+    pub action: String,
+    pub subject: Option<String>,
+    pub reason: Option<String>,
+    pub details: serde_json::Value,
+}
+
+/// Appends an entry to the audit log (inside the caller's transaction, so the
+/// entry commits with the change it records).
+pub async fn append_audit<C: ConnectionTrait>(
+    conn: &C,
+    at: DateTime<Utc>,
+    entry: AuditEntry,
+) -> Result<audit_log::Model, StoreError> {
+    use sea_orm::ActiveValue::{NotSet, Set};
+    audit_log::ActiveModel {
+        id: NotSet,
+        round_id: Set(entry.round_id),
+        at: Set(at),
+        actor: Set(entry.actor),
+        action: Set(entry.action),
+        subject: Set(entry.subject),
+        reason: Set(entry.reason),
+        details: Set(entry.details.to_string()),
+    }
+    .insert(conn)
+    .await
+    .map_err(StoreError::db("appending to the audit log"))
+}
+
+/// The audit log of a round, oldest first.
+pub async fn audit_log_of<C: ConnectionTrait>(conn: &C, round_id: &str) -> Result<Vec<audit_log::Model>, StoreError> {
+    audit_log::Entity::find()
+        .filter(audit_log::Column::RoundId.eq(round_id))
+        .order_by_asc(audit_log::Column::Id)
+        .all(conn)
+        .await
+        .map_err(StoreError::db("reading the audit log"))
+}
+
+/// Hides a password in a database URL before it reaches a log or an error.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact("enrol.db"), "enrol.db");
+    }
+}

@@ -1,0 +1,16 @@
+//! Schema migrations, run on every open. Later changes add migrations; a
+//! migration that has run is never edited.
+
+use sea_orm_migration::prelude::*;
+
+mod m0001_initial;
+
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m0001_initial::Migration)]
+    }
+}
