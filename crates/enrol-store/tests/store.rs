@@ -26,6 +26,8 @@ fn round_row(id: &str) -> round::ActiveModel {
         sealed_seed: Set(Some("0123456789abcdef0123456789abcdef".to_owned())),
         public_draw: Set(None),
         round_seed: Set(None),
+        schools_json: Set(None),
+        instance_json: Set(None),
         created_at: Set(at()),
         updated_at: Set(at()),
     }

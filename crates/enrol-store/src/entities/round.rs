@@ -22,6 +22,10 @@ pub struct Model {
     pub public_draw: Option<String>,
     /// `{sealed}-{public}`, or the whole seed of a demo or audit round.
     pub round_seed: Option<String>,
+    /// The zone registry's school catalogue as read at verification (JSON).
+    pub schools_json: Option<String>,
+    /// The allocation instance of formats.md the seats were computed from.
+    pub instance_json: Option<String>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
