@@ -6,7 +6,11 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "enrol", version, about = "Zero-paperwork school enrolment engine (全网办 义务教育招生)")]
+#[command(
+    name = "enrol",
+    version,
+    about = "Zero-paperwork school enrolment engine (全网办 义务教育招生)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -90,7 +94,8 @@ async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Allocate { instance, out } => {
-            let input = std::fs::read_to_string(&instance).with_context(|| format!("reading {}", instance.display()))?;
+            let input =
+                std::fs::read_to_string(&instance).with_context(|| format!("reading {}", instance.display()))?;
             let result = enrol_allocation::allocate_json(&input)
                 .with_context(|| format!("refusing the instance in {}", instance.display()))?;
             match out {
@@ -98,7 +103,12 @@ async fn run() -> anyhow::Result<()> {
                 None => print!("{result}"),
             }
         }
-        Command::Registries(RegistriesCommand::Serve { dataset, addr, faults, seed }) => {
+        Command::Registries(RegistriesCommand::Serve {
+            dataset,
+            addr,
+            faults,
+            seed,
+        }) => {
             use enrol_registry_sim::{Dataset, FaultPlan, SimConfig, Simulator};
             let plan = FaultPlan::from_arg(&faults).with_context(|| format!("reading the faults {faults:?}"))?;
             let data = Dataset::load(&dataset).with_context(|| format!("loading the dataset {}", dataset.display()))?;
@@ -106,7 +116,10 @@ async fn run() -> anyhow::Result<()> {
             let sim = Simulator::start(data, SimConfig::default().with_faults(plan).with_seed(seed), addr)
                 .await
                 .context("starting the registries")?;
-            println!("registries serving at {} (API key dev-key); Ctrl-C stops", sim.base_url());
+            println!(
+                "registries serving at {} (API key dev-key); Ctrl-C stops",
+                sim.base_url()
+            );
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
             sim.shutdown().await.context("stopping the registries")?;
         }

@@ -1,0 +1,166 @@
+//! What can go wrong when asking a registry.
+
+use std::time::Duration;
+
+use enrol_domain::{RecordRef, Registry};
+
+/// A failure worth another attempt: the registry may well answer next time.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Transient {
+    #[error("no answer within {0:?}")]
+    Timeout(Duration),
+    #[error("connection failed: {0}")]
+    Connection(String),
+    #[error("503 unavailable: {0}")]
+    Unavailable(String),
+    #[error("429 rate limited (Retry-After {0:?})")]
+    RateLimited(Option<Duration>),
+    #[error("circuit breaker open: the registry failed repeatedly, calls paused")]
+    CircuitOpen,
+}
+
+impl Transient {
+    /// The wait the registry asked for, if any.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Transient::RateLimited(d) => *d,
+            _ => None,
+        }
+    }
+}
+
+/// Why a call to a registry brought no answer. Each names the registry and
+/// the path, which holds the record asked for.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallError {
+    /// `401`: the engine's key for the registry is wrong or missing.
+    #[error("{registry} registry refused the engine's API key for {path}: {message}")]
+    Unauthenticated {
+        registry: Registry,
+        path: String,
+        message: String,
+    },
+    /// `403`: consent or purpose refused (`consent_required`, `purpose_not_allowed`).
+    #[error("{registry} registry refused {path} ({code}): {message}")]
+    ConsentRefused {
+        registry: Registry,
+        path: String,
+        code: String,
+        message: String,
+    },
+    /// Transient failures until the retries or the deadline ran out: the
+    /// registry is down for now. `attempts` counts requests sent (none while
+    /// an open breaker held them back); `elapsed` runs from the call's start.
+    #[error("{registry} registry unavailable for {path} after {attempts} attempt(s) in {elapsed:?}: {last}")]
+    Unavailable {
+        registry: Registry,
+        path: String,
+        attempts: u32,
+        elapsed: Duration,
+        last: Transient,
+    },
+    /// A status the interface does not define for this call.
+    #[error("{registry} registry answered {path} with unexpected status {status}: {message}")]
+    UnexpectedStatus {
+        registry: Registry,
+        path: String,
+        status: u16,
+        code: Option<String>,
+        message: String,
+    },
+    /// The request could not be formed (a bug or a bad configuration).
+    #[error("cannot send {path} to the {registry} registry: {detail}")]
+    InvalidRequest {
+        registry: Registry,
+        path: String,
+        detail: String,
+    },
+}
+
+impl CallError {
+    pub fn registry(&self) -> Registry {
+        match self {
+            CallError::Unauthenticated { registry, .. }
+            | CallError::ConsentRefused { registry, .. }
+            | CallError::Unavailable { registry, .. }
+            | CallError::UnexpectedStatus { registry, .. }
+            | CallError::InvalidRequest { registry, .. } => *registry,
+        }
+    }
+
+    /// Whether the registry was down: asking again later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, CallError::Unavailable { .. })
+    }
+}
+
+/// Broad class of a failed read, for storage and for deciding whether to try again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReadFailureKind {
+    /// The registry stayed down (timeouts, 503, 429, breaker): try again later.
+    Unavailable,
+    /// Key, consent or purpose refused: needs an operator.
+    Refused,
+    /// The answer broke the interface (bad JSON, wrong types, unexpected
+    /// status): needs the registry's operator.
+    Malformed,
+    /// The answer contradicts itself or the question: needs the registry's operator.
+    Contradictory,
+}
+
+/// Why a read of one record failed. Always names the record (and so the
+/// registry) it was about.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("{record}: {source}")]
+    Call {
+        record: RecordRef,
+        #[source]
+        source: CallError,
+    },
+    /// The answer is not what the interface defines (JSON, field types, formats).
+    #[error("{record}: malformed answer from the {} registry: {detail}", record.registry)]
+    Malformed { record: RecordRef, detail: String },
+    /// The answer is well-formed but contradicts the question or itself.
+    #[error("{record}: self-contradictory answer from the {} registry: {detail}", record.registry)]
+    Contradictory { record: RecordRef, detail: String },
+    /// `404 not_found` where the interface promises an answer (e.g. an empty list).
+    #[error("{record}: 'no record' (404) where the {} registry promises an answer", record.registry)]
+    UnexpectedNotFound { record: RecordRef },
+}
+
+impl ReadError {
+    pub fn record(&self) -> &RecordRef {
+        match self {
+            ReadError::Call { record, .. }
+            | ReadError::Malformed { record, .. }
+            | ReadError::Contradictory { record, .. }
+            | ReadError::UnexpectedNotFound { record } => record,
+        }
+    }
+
+    pub fn kind(&self) -> ReadFailureKind {
+        match self {
+            ReadError::Call { source, .. } => match source {
+                CallError::Unavailable { .. } => ReadFailureKind::Unavailable,
+                CallError::Unauthenticated { .. } | CallError::ConsentRefused { .. } => ReadFailureKind::Refused,
+                CallError::UnexpectedStatus { .. } | CallError::InvalidRequest { .. } => ReadFailureKind::Malformed,
+            },
+            ReadError::Malformed { .. } | ReadError::UnexpectedNotFound { .. } => ReadFailureKind::Malformed,
+            ReadError::Contradictory { .. } => ReadFailureKind::Contradictory,
+        }
+    }
+
+    /// Whether the registry was down: asking again later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        self.kind() == ReadFailureKind::Unavailable
+    }
+
+    pub fn contradictory(record: &RecordRef, detail: impl Into<String>) -> Self {
+        ReadError::Contradictory {
+            record: record.clone(),
+            detail: detail.into(),
+        }
+    }
+}

@@ -1,0 +1,24 @@
+//! The resilient HTTP core the registry adapters share (reqwest on tokio).
+//!
+//! Per registry: a per-attempt timeout and an overall deadline; retries only
+//! for transient failures (timeouts, connection errors, `503`, `429`) with
+//! jittered exponential back-off ([`backon`]) that honours `Retry-After`; a
+//! circuit breaker ([`failsafe`]) and a concurrency limit (a tokio
+//! semaphore); the API key, the purpose and the application's consent on
+//! every call; and an [`AccessRecorder`] hook that sees every request sent
+//! (registry, path, consent id, purpose, outcome, latency) for the engine's
+//! audit log.
+//!
+//! The client knows the registries' path prefixes and status codes; what the
+//! bodies mean is the adapters' business.
+
+mod access;
+mod client;
+mod config;
+mod error;
+pub mod wire;
+
+pub use access::{Access, AccessLog, AccessOutcome, AccessRecorder, NoAccessLog};
+pub use client::{RegistryClient, RegistryClients, Reply, decode, wire_segment};
+pub use config::{ConfigError, RegistriesConfig, RegistryConfig, SCHOOL_ENROLMENT_PURPOSE};
+pub use error::{CallError, ReadError, ReadFailureKind, Transient};
