@@ -3,6 +3,10 @@
 default:
     @just --list
 
+# The whole engine on the sample city: a round from open to published, into ./out.
+demo *args:
+    cargo run --release --bin enrol -- demo {{args}}
+
 # Every test (PostgreSQL suites too when TEST_DATABASE_URL is set).
 test:
     cargo test --workspace
