@@ -109,9 +109,28 @@ impl Store {
                     .create_if_missing(true)
             });
         }
-        let db = Database::connect(options).await.map_err(|source| StoreError::Open { url: redact(url), source })?;
-        Migrator::up(&db, None).await.map_err(StoreError::Migrate)?;
-        Ok(Store { db })
+        let db = Database::connect(options).await.map_err(|source| StoreError::Open {
+            url: redact(url),
+            source,
+        })?;
+        let store = Store { db };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Brings the schema up to date. Two processes opening a fresh database
+    /// at once must not both create its tables: the migrations run in one
+    /// write transaction (IMMEDIATE on SQLite, under an advisory lock on
+    /// PostgreSQL), so the second waits and then finds them done.
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let tx = self.begin_write().await?;
+        if self.backend() == DbBackend::Postgres {
+            tx.execute_unprepared("SELECT pg_advisory_xact_lock(2027061501)")
+                .await
+                .map_err(StoreError::Migrate)?;
+        }
+        Migrator::up(&tx, None).await.map_err(StoreError::Migrate)?;
+        tx.commit().await.map_err(StoreError::Migrate)
     }
 
     pub fn connection(&self) -> &DatabaseConnection {

@@ -25,15 +25,22 @@ impl TestDb {
         let path = dir.path().join("enrol.db");
         let url = format!("sqlite://{}?mode=rwc", path.display());
         let store = Store::open(&url).await?;
-        Ok(TestDb { store, backend: "sqlite", url, pg: None, _dir: Some(dir) })
+        Ok(TestDb {
+            store,
+            backend: "sqlite",
+            url,
+            pg: None,
+            _dir: Some(dir),
+        })
     }
 
     /// A fresh schema in the PostgreSQL database at `base_url`.
     pub async fn postgres(base_url: &str) -> Result<TestDb, StoreError> {
         let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-        let admin = Database::connect(base_url)
-            .await
-            .map_err(|source| StoreError::Open { url: base_url.to_owned(), source })?;
+        let admin = Database::connect(base_url).await.map_err(|source| StoreError::Open {
+            url: base_url.to_owned(),
+            source,
+        })?;
         admin
             .execute_unprepared(&format!("CREATE SCHEMA {schema}"))
             .await
@@ -42,7 +49,13 @@ impl TestDb {
         let store = Store::open_with(base_url, Some(&schema)).await?;
         let sep = if base_url.contains('?') { '&' } else { '?' };
         let url = format!("{base_url}{sep}options=-c%20search_path%3D{schema}");
-        Ok(TestDb { store, backend: "postgres", url, pg: Some((base_url.to_owned(), schema)), _dir: None })
+        Ok(TestDb {
+            store,
+            backend: "postgres",
+            url,
+            pg: Some((base_url.to_owned(), schema)),
+            _dir: None,
+        })
     }
 
     /// SQLite always; PostgreSQL too when `TEST_DATABASE_URL` is set.
@@ -58,8 +71,10 @@ impl TestDb {
     pub async fn cleanup(self) -> Result<(), StoreError> {
         self.store.close().await?;
         if let Some((base, schema)) = self.pg {
-            let admin =
-                Database::connect(&base).await.map_err(|source| StoreError::Open { url: base.clone(), source })?;
+            let admin = Database::connect(&base).await.map_err(|source| StoreError::Open {
+                url: base.clone(),
+                source,
+            })?;
             admin
                 .execute_unprepared(&format!("DROP SCHEMA {schema} CASCADE"))
                 .await

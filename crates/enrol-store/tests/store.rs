@@ -52,10 +52,14 @@ async fn application_with_chinese_text_round_trips_on_every_backend() {
     for db in TestDb::all().await.unwrap() {
         let app: Application = serde_json::from_str(APPLICATION).unwrap();
         // Chinese text must survive byte for byte (a family's address, a reason).
-        let body = serde_json::json!({"application": app, "note": "济宁市任城区古槐街道太白中路143号2单元501室"}).to_string();
+        let body =
+            serde_json::json!({"application": app, "note": "济宁市任城区古槐街道太白中路143号2单元501室"}).to_string();
         let tx = db.store.begin_write().await.unwrap();
         round_row("2027-primary").insert(&tx).await.unwrap();
-        application_row(&app.application_id.to_string(), app.child_id.as_str(), &body).insert(&tx).await.unwrap();
+        application_row(&app.application_id.to_string(), app.child_id.as_str(), &body)
+            .insert(&tx)
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
 
         let stored = application::Entity::find_by_id(app.application_id.to_string())
@@ -68,7 +72,11 @@ async fn application_with_chinese_text_round_trips_on_every_backend() {
         let back: Application = serde_json::from_value(value["application"].clone()).unwrap();
         assert_eq!(back, app, "{}", db.backend);
         assert_eq!(value["note"], "济宁市任城区古槐街道太白中路143号2单元501室");
-        let round = round::Entity::find_by_id("2027-primary").one(db.store.connection()).await.unwrap().unwrap();
+        let round = round::Entity::find_by_id("2027-primary")
+            .one(db.store.connection())
+            .await
+            .unwrap()
+            .unwrap();
         assert!(round.policy_toml.contains("义务教育"), "{}", db.backend);
         assert_eq!(round.created_at, at());
         db.cleanup().await.unwrap();
@@ -80,16 +88,29 @@ async fn one_live_application_per_child_is_enforced_by_the_database() {
     for db in TestDb::all().await.unwrap() {
         let conn = db.store.connection();
         round_row("2027-primary").insert(conn).await.unwrap();
-        application_row("a1", "370811202011150023", "{}").insert(conn).await.unwrap();
-        let err = application_row("a2", "370811202011150023", "{}").insert(conn).await.unwrap_err();
+        application_row("a1", "370811202011150023", "{}")
+            .insert(conn)
+            .await
+            .unwrap();
+        let err = application_row("a2", "370811202011150023", "{}")
+            .insert(conn)
+            .await
+            .unwrap_err();
         assert!(enrol_store::is_unique_violation(&err), "{}: {err}", db.backend);
         // Once the first is withdrawn (no longer live), a new one is accepted.
-        let mut first: application::ActiveModel =
-            application::Entity::find_by_id("a1").one(conn).await.unwrap().unwrap().into();
+        let mut first: application::ActiveModel = application::Entity::find_by_id("a1")
+            .one(conn)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
         first.live_child_id = Set(None);
         first.state = Set("withdrawn".to_owned());
         first.update(conn).await.unwrap();
-        application_row("a2", "370811202011150023", "{}").insert(conn).await.unwrap();
+        application_row("a2", "370811202011150023", "{}")
+            .insert(conn)
+            .await
+            .unwrap();
         db.cleanup().await.unwrap();
     }
 }
@@ -125,16 +146,35 @@ async fn audit_log_is_append_only() {
             details: serde_json::json!({"why": "guardianship"}),
         };
         let first = append_audit(conn, at(), entry.clone()).await.unwrap();
-        append_audit(conn, at(), AuditEntry { action: "excluded".to_owned(), ..entry }).await.unwrap();
+        append_audit(
+            conn,
+            at(),
+            AuditEntry {
+                action: "excluded".to_owned(),
+                ..entry
+            },
+        )
+        .await
+        .unwrap();
         let log = audit_log_of(conn, "2027-primary").await.unwrap();
-        assert_eq!(log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["review_rejected", "excluded"]);
+        assert_eq!(
+            log.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+            ["review_rejected", "excluded"]
+        );
         assert_eq!(log[0].reason.as_deref(), Some("监护关系无法核实"));
 
         let mut changed: enrol_store::audit_log::ActiveModel = first.clone().into();
         changed.reason = Set(Some("rewritten".to_owned()));
-        assert!(changed.update(conn).await.is_err(), "{}: an audit entry was changed", db.backend);
         assert!(
-            enrol_store::audit_log::Entity::delete_by_id(first.id).exec(conn).await.is_err(),
+            changed.update(conn).await.is_err(),
+            "{}: an audit entry was changed",
+            db.backend
+        );
+        assert!(
+            enrol_store::audit_log::Entity::delete_by_id(first.id)
+                .exec(conn)
+                .await
+                .is_err(),
             "{}: an audit entry was deleted",
             db.backend
         );
@@ -176,5 +216,24 @@ async fn reopening_keeps_data_and_migrations_are_idempotent() {
     let store = enrol_store::Store::open(path).await.unwrap();
     assert_eq!(round::Entity::find().count(store.connection()).await.unwrap(), 1);
     store.close().await.unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_opens_of_a_fresh_database_migrate_once() {
+    let dir = std::env::temp_dir().join(format!("enrol-concurrent-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.join("enrol.db").display());
+    let opens: Vec<_> = (0..6)
+        .map(|_| {
+            tokio::spawn({
+                let url = url.clone();
+                async move { enrol_store::Store::open(&url).await }
+            })
+        })
+        .collect();
+    for open in opens {
+        open.await.unwrap().expect("every concurrent open succeeds");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }

@@ -83,7 +83,9 @@ impl MigrationTrait for Migration {
                     .col(text_null("failure"))
                     .col(ts("gathered_at"))
                     .foreign_key(
-                        ForeignKey::create().from("evidence_snapshots", "application_id").to("applications", "id"),
+                        ForeignKey::create()
+                            .from("evidence_snapshots", "application_id")
+                            .to("applications", "id"),
                     )
                     .to_owned(),
             )
@@ -112,13 +114,22 @@ impl MigrationTrait for Migration {
                     .col(text("policy_version"))
                     .col(big_integer_null("evidence_snapshot_id"))
                     .col(ts("decided_at"))
-                    .foreign_key(ForeignKey::create().from("decisions", "application_id").to("applications", "id"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("decisions", "application_id")
+                            .to("applications", "id"),
+                    )
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                Index::create().name("ux_decisions_current").table("decisions").col("current_for").unique().to_owned(),
+                Index::create()
+                    .name("ux_decisions_current")
+                    .table("decisions")
+                    .col("current_for")
+                    .unique()
+                    .to_owned(),
             )
             .await?;
         manager
@@ -144,13 +155,21 @@ impl MigrationTrait for Migration {
                     .col(text_null("priority"))
                     .col(text_null("unit_no"))
                     .col(ts("assigned_at"))
-                    .foreign_key(ForeignKey::create().from("assignments", "application_id").to("applications", "id"))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from("assignments", "application_id")
+                            .to("applications", "id"),
+                    )
                     .to_owned(),
             )
             .await?;
         manager
             .create_index(
-                Index::create().name("ix_assignments_round").table("assignments").col("round_id").to_owned(),
+                Index::create()
+                    .name("ix_assignments_round")
+                    .table("assignments")
+                    .col("round_id")
+                    .to_owned(),
             )
             .await?;
 
@@ -171,7 +190,12 @@ impl MigrationTrait for Migration {
             .await?;
         manager
             .create_index(
-                Index::create().name("ix_audit_log_round").table("audit_log").col("round_id").col("id").to_owned(),
+                Index::create()
+                    .name("ix_audit_log_round")
+                    .table("audit_log")
+                    .col("round_id")
+                    .col("id")
+                    .to_owned(),
             )
             .await?;
 
@@ -206,11 +230,21 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for table in ["audit_log", "assignments", "decisions", "evidence_snapshots", "applications", "rounds"] {
+        for table in [
+            "audit_log",
+            "assignments",
+            "decisions",
+            "evidence_snapshots",
+            "applications",
+            "rounds",
+        ] {
             manager.drop_table(Table::drop().table(table).to_owned()).await?;
         }
         if manager.get_database_backend() == DbBackend::Postgres {
-            manager.get_connection().execute_unprepared("DROP FUNCTION IF EXISTS audit_log_append_only();").await?;
+            manager
+                .get_connection()
+                .execute_unprepared("DROP FUNCTION IF EXISTS audit_log_append_only();")
+                .await?;
         }
         Ok(())
     }

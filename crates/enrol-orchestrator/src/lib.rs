@@ -1,0 +1,29 @@
+//! Admission rounds (招生批次): a durable state machine, open → closed →
+//! verified → allocated → published, persisted through `enrol-store`.
+//!
+//! Every transition is one transaction; every officer action is an entry of
+//! the append-only audit log; each application's evidence and decision is
+//! stored in a transaction of its own, so a crash at any point loses nothing
+//! and a restart continues where the round stood.
+//!
+//! The orchestrator knows the store, the rules and the allocation; it reaches
+//! the registries only through an [`EvidenceSource`], and knows no HTTP.
+
+mod error;
+pub mod inquiry;
+mod instance;
+mod output;
+mod registry_source;
+mod review;
+mod round;
+mod submit;
+mod verify;
+
+pub use error::RoundError;
+pub use instance::{SeedReveal, build_instance};
+pub use output::{RoundOutput, csv_field};
+pub use registry_source::RegistryEvidence;
+pub use review::ReviewResolution;
+pub use round::{Orchestrator, RoundInfo, RoundSeed, RoundState};
+pub use submit::{ApplicationState, ApplicationView, SubmitOutcome};
+pub use verify::{EvidenceSource, Gathered, VerifyOptions, VerifyProgress, VerifyReport};

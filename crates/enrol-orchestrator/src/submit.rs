@@ -1,0 +1,343 @@
+//! Applications: submission (idempotent by `application_id`), withdrawal,
+//! and the lifecycle the API reports.
+
+use std::fmt;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use enrol_domain::{Application, NationalId, Status};
+use enrol_store::sea_orm::ActiveValue::Set;
+use enrol_store::sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
+use enrol_store::{AuditEntry, append_audit, application, assignment, decision};
+use serde::Serialize;
+
+use crate::error::{RoundError, corrupt};
+use crate::round::{Orchestrator, RoundState, load_round, now};
+
+/// Lifecycle of an application (formats.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationState {
+    Submitted,
+    /// Evidence still being fetched: a registry has not answered yet.
+    Pending,
+    Decided,
+    Placed,
+    Unplaced,
+    Withdrawn,
+    Excluded,
+    Accepted,
+    Rejected,
+}
+
+impl ApplicationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationState::Submitted => "submitted",
+            ApplicationState::Pending => "pending",
+            ApplicationState::Decided => "decided",
+            ApplicationState::Placed => "placed",
+            ApplicationState::Unplaced => "unplaced",
+            ApplicationState::Withdrawn => "withdrawn",
+            ApplicationState::Excluded => "excluded",
+            ApplicationState::Accepted => "accepted",
+            ApplicationState::Rejected => "rejected",
+        }
+    }
+}
+
+impl fmt::Display for ApplicationState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ApplicationState {
+    type Err = RoundError;
+    fn from_str(s: &str) -> Result<Self, RoundError> {
+        Ok(match s {
+            "submitted" => ApplicationState::Submitted,
+            "pending" => ApplicationState::Pending,
+            "decided" => ApplicationState::Decided,
+            "placed" => ApplicationState::Placed,
+            "unplaced" => ApplicationState::Unplaced,
+            "withdrawn" => ApplicationState::Withdrawn,
+            "excluded" => ApplicationState::Excluded,
+            "accepted" => ApplicationState::Accepted,
+            "rejected" => ApplicationState::Rejected,
+            other => return Err(corrupt("application state", other)),
+        })
+    }
+}
+
+/// What the API shows of an application's lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ApplicationView {
+    pub application_id: String,
+    pub round: String,
+    pub child_id: String,
+    pub state: ApplicationState,
+    /// The decision's status, once decided.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The answer to a submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubmitOutcome {
+    /// Stored now.
+    Created(ApplicationView),
+    /// The same application was already stored: answered the same way.
+    Existing(ApplicationView),
+}
+
+/// The application as stored: the canonical JSON of the parsed value, so IDs
+/// with a lower-case `x` and reordered keys compare equal.
+pub(crate) fn canonical_body(app: &Application) -> String {
+    serde_json::to_string(app).expect("an application always serialises")
+}
+
+pub(crate) fn parse_body(row: &application::Model) -> Result<Application, RoundError> {
+    serde_json::from_str(&row.body).map_err(|e| corrupt(&format!("application {}", row.id), e))
+}
+
+impl Orchestrator {
+    /// Stores a family's application while its round is open. Idempotent on
+    /// `application_id`; one live application per child and round.
+    pub async fn submit(&self, app: &Application, actor: &str) -> Result<SubmitOutcome, RoundError> {
+        let id = app.application_id.to_string();
+        let body = canonical_body(app);
+        let round_id = app.round.to_string();
+        let tx = self.store.begin_write().await?;
+        let round = load_round(&tx, &round_id).await?;
+        if let Some(existing) = application::Entity::find_by_id(&id).one(&tx).await? {
+            return if existing.body == body {
+                Ok(SubmitOutcome::Existing(view(&tx, existing).await?))
+            } else {
+                Err(RoundError::ApplicationIdConflict { id })
+            };
+        }
+        if round.state != RoundState::Open.as_str() {
+            return Err(RoundError::WrongState {
+                round: round_id,
+                state: round.state,
+                expected: "open",
+            });
+        }
+        if let Some(live) = live_application_of(&tx, &round_id, app.child_id.as_str()).await? {
+            return Err(child_conflict(&round_id, app.child_id.as_str(), &live)?);
+        }
+        let at = now();
+        let row = application::ActiveModel {
+            id: Set(id.clone()),
+            round_id: Set(round_id.clone()),
+            child_id: Set(app.child_id.to_string()),
+            applicant_id: Set(app.applicant_id.to_string()),
+            live_child_id: Set(Some(app.child_id.to_string())),
+            body: Set(body),
+            state: Set(ApplicationState::Submitted.as_str().to_owned()),
+            received_at: Set(at),
+            updated_at: Set(at),
+        };
+        let row = match row.insert(&tx).await {
+            Ok(row) => row,
+            // A concurrent submission won the race (PostgreSQL): answer as if it came first.
+            Err(err) if enrol_store::is_unique_violation(&err) => {
+                drop(tx);
+                return self.answer_after_race(app).await;
+            }
+            Err(err) => return Err(err.into()),
+        };
+        append_audit(
+            &tx,
+            at,
+            AuditEntry {
+                round_id: Some(round_id),
+                actor: actor.to_owned(),
+                action: "application_submitted".to_owned(),
+                subject: Some(id),
+                reason: None,
+                details: serde_json::json!({"child_id": app.child_id}),
+            },
+        )
+        .await?;
+        let view = view(&tx, row).await?;
+        tx.commit().await?;
+        Ok(SubmitOutcome::Created(view))
+    }
+
+    async fn answer_after_race(&self, app: &Application) -> Result<SubmitOutcome, RoundError> {
+        let conn = self.store.connection();
+        let id = app.application_id.to_string();
+        if let Some(existing) = application::Entity::find_by_id(&id).one(conn).await? {
+            return if existing.body == canonical_body(app) {
+                Ok(SubmitOutcome::Existing(view(conn, existing).await?))
+            } else {
+                Err(RoundError::ApplicationIdConflict { id })
+            };
+        }
+        let round_id = app.round.to_string();
+        match live_application_of(conn, &round_id, app.child_id.as_str()).await? {
+            Some(live) => Err(child_conflict(&round_id, app.child_id.as_str(), &live)?),
+            None => Err(RoundError::Corrupt(format!("application {id} collided with nothing"))),
+        }
+    }
+
+    /// Withdraws an application while its round is open.
+    pub async fn withdraw(&self, application_id: &str, actor: &str) -> Result<ApplicationView, RoundError> {
+        let tx = self.store.begin_write().await?;
+        let row = load_application(&tx, application_id).await?;
+        let round = load_round(&tx, &row.round_id).await?;
+        if round.state != RoundState::Open.as_str() {
+            return Err(RoundError::WrongState {
+                round: round.id,
+                state: round.state,
+                expected: "open",
+            });
+        }
+        if row.state == ApplicationState::Withdrawn.as_str() {
+            return Err(RoundError::ApplicationState {
+                id: application_id.to_owned(),
+                state: row.state,
+                action: "withdrawal",
+            });
+        }
+        let at = now();
+        let round_id = row.round_id.clone();
+        let mut active = row.into_active_model();
+        active.state = Set(ApplicationState::Withdrawn.as_str().to_owned());
+        active.live_child_id = Set(None);
+        active.updated_at = Set(at);
+        let row = active.update(&tx).await?;
+        append_audit(
+            &tx,
+            at,
+            AuditEntry {
+                round_id: Some(round_id),
+                actor: actor.to_owned(),
+                action: "application_withdrawn".to_owned(),
+                subject: Some(application_id.to_owned()),
+                reason: None,
+                details: serde_json::json!({}),
+            },
+        )
+        .await?;
+        let view = view(&tx, row).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    /// The application as submitted.
+    pub async fn application(&self, application_id: &str) -> Result<(Application, ApplicationView), RoundError> {
+        let conn = self.store.connection();
+        let row = load_application(conn, application_id).await?;
+        let app = parse_body(&row)?;
+        Ok((app, view(conn, row).await?))
+    }
+
+    /// Applications of a round, ascending id.
+    pub async fn applications(&self, round_id: &str) -> Result<Vec<(Application, ApplicationState)>, RoundError> {
+        let rows = application::Entity::find()
+            .filter(application::Column::RoundId.eq(round_id))
+            .order_by_asc(application::Column::Id)
+            .all(self.store.connection())
+            .await?;
+        rows.iter()
+            .map(|row| Ok((parse_body(row)?, row.state.parse()?)))
+            .collect()
+    }
+}
+
+pub(crate) async fn load_application<C: ConnectionTrait>(
+    conn: &C,
+    application_id: &str,
+) -> Result<application::Model, RoundError> {
+    application::Entity::find_by_id(application_id)
+        .one(conn)
+        .await?
+        .ok_or_else(|| RoundError::UnknownApplication(application_id.to_owned()))
+}
+
+async fn live_application_of<C: ConnectionTrait>(
+    conn: &C,
+    round_id: &str,
+    child_id: &str,
+) -> Result<Option<application::Model>, RoundError> {
+    Ok(application::Entity::find()
+        .filter(application::Column::RoundId.eq(round_id))
+        .filter(application::Column::LiveChildId.eq(child_id))
+        .one(conn)
+        .await?)
+}
+
+fn child_conflict(round_id: &str, child_id: &str, live: &application::Model) -> Result<RoundError, RoundError> {
+    let app = parse_body(live)?;
+    Ok(RoundError::ChildConflict {
+        round: round_id.to_owned(),
+        child_id: child_id.to_owned(),
+        existing_id: live.id.clone(),
+        existing_family: app.guardians().into_iter().map(NationalId::to_string).collect(),
+    })
+}
+
+pub(crate) async fn view<C: ConnectionTrait>(conn: &C, row: application::Model) -> Result<ApplicationView, RoundError> {
+    let status = decision::Entity::find()
+        .filter(decision::Column::CurrentFor.eq(row.id.as_str()))
+        .one(conn)
+        .await?
+        .map(|d| parse_status(&d.status))
+        .transpose()?;
+    Ok(ApplicationView {
+        state: row.state.parse()?,
+        application_id: row.id,
+        round: row.round_id,
+        child_id: row.child_id,
+        status,
+        updated_at: row.updated_at,
+    })
+}
+
+pub(crate) fn parse_status(s: &str) -> Result<Status, RoundError> {
+    match s {
+        "eligible" => Ok(Status::Eligible),
+        "review" => Ok(Status::Review),
+        "ineligible" => Ok(Status::Ineligible),
+        other => Err(corrupt("decision status", other)),
+    }
+}
+
+/// At publication: every decided or accepted application becomes placed or
+/// unplaced by its assignment.
+pub(crate) async fn mark_published<C: ConnectionTrait>(conn: &C, round_id: &str) -> Result<(), RoundError> {
+    let at = now();
+    let seated: std::collections::BTreeSet<String> = assignment::Entity::find()
+        .filter(assignment::Column::RoundId.eq(round_id))
+        .filter(assignment::Column::SchoolId.is_not_null())
+        .all(conn)
+        .await?
+        .into_iter()
+        .map(|a| a.application_id)
+        .collect();
+    let rows = application::Entity::find()
+        .filter(application::Column::RoundId.eq(round_id))
+        .filter(
+            application::Column::State.is_in([ApplicationState::Decided.as_str(), ApplicationState::Accepted.as_str()]),
+        )
+        .all(conn)
+        .await?;
+    for row in rows {
+        let state = if seated.contains(&row.id) {
+            ApplicationState::Placed
+        } else {
+            ApplicationState::Unplaced
+        };
+        let mut active = row.into_active_model();
+        active.state = Set(state.as_str().to_owned());
+        active.updated_at = Set(at);
+        active.update(conn).await?;
+    }
+    Ok(())
+}
