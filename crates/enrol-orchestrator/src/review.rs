@@ -5,14 +5,14 @@
 use enrol_domain::{EvidenceBundle, OfficerFacts, Status};
 use enrol_rules::Policy;
 use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
-use enrol_store::sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-};
-use enrol_store::{AuditEntry, append_audit, decision, evidence_snapshot};
+use enrol_store::sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use enrol_store::{decision, evidence_snapshot};
 
 use crate::error::{RoundError, corrupt};
 use crate::round::{Orchestrator, RoundState, load_round, now};
-use crate::submit::{ApplicationState, ApplicationView, load_application, parse_body, parse_status, view};
+use crate::submit::{
+    ApplicationState, ApplicationView, change_state, load_application, parse_body, parse_status, view,
+};
 use crate::verify::{EvidenceSource, Gathered, store_decision};
 
 /// An officer's resolution of an application in review.
@@ -85,24 +85,15 @@ impl Orchestrator {
         }
         match resolution {
             ReviewResolution::Reject { reason } => {
-                let at = now();
                 let tx = self.store.begin_write().await?;
-                let round_id = row.round_id.clone();
-                let mut active = row.into_active_model();
-                active.state = Set(ApplicationState::Rejected.as_str().to_owned());
-                active.updated_at = Set(at);
-                let row = active.update(&tx).await?;
-                append_audit(
+                let row = change_state(
                     &tx,
-                    at,
-                    AuditEntry {
-                        round_id: Some(round_id),
-                        actor: officer.to_owned(),
-                        action: "review_rejected".to_owned(),
-                        subject: Some(application_id.to_owned()),
-                        reason: Some(reason),
-                        details: serde_json::json!({}),
-                    },
+                    row,
+                    ApplicationState::Rejected,
+                    officer,
+                    "review_rejected",
+                    Some(reason),
+                    serde_json::json!({}),
                 )
                 .await?;
                 let view = view(&tx, row).await?;
@@ -162,24 +153,8 @@ impl Orchestrator {
                         }
                     }
                 };
-                let round_id = row.round_id.clone();
-                let mut active = row.into_active_model();
-                active.state = Set(next.as_str().to_owned());
-                active.updated_at = Set(at);
-                let row = active.update(&tx).await?;
-                append_audit(
-                    &tx,
-                    at,
-                    AuditEntry {
-                        round_id: Some(round_id),
-                        actor: officer.to_owned(),
-                        action: "review_accepted".to_owned(),
-                        subject: Some(application_id.to_owned()),
-                        reason: Some(note),
-                        details: serde_json::json!({"facts": facts, "state": next, "failure": failure}),
-                    },
-                )
-                .await?;
+                let details = serde_json::json!({"facts": facts, "state": next, "failure": failure});
+                let row = change_state(&tx, row, next, officer, "review_accepted", Some(note), details).await?;
                 let view = view(&tx, row).await?;
                 tx.commit().await?;
                 Ok(view)
@@ -194,7 +169,6 @@ impl Orchestrator {
         reason: &str,
         officer: &str,
     ) -> Result<ApplicationView, RoundError> {
-        let at = now();
         let tx = self.store.begin_write().await?;
         let row = load_application(&tx, application_id).await?;
         let round = load_round(&tx, &row.round_id).await?;
@@ -212,23 +186,14 @@ impl Orchestrator {
                 action: "exclusion",
             });
         }
-        let round_id = row.round_id.clone();
-        let mut active = row.into_active_model();
-        active.state = Set(ApplicationState::Excluded.as_str().to_owned());
-        active.live_child_id = Set(None);
-        active.updated_at = Set(at);
-        let row = active.update(&tx).await?;
-        append_audit(
+        let row = change_state(
             &tx,
-            at,
-            AuditEntry {
-                round_id: Some(round_id),
-                actor: officer.to_owned(),
-                action: "application_excluded".to_owned(),
-                subject: Some(application_id.to_owned()),
-                reason: Some(reason.to_owned()),
-                details: serde_json::json!({}),
-            },
+            row,
+            ApplicationState::Excluded,
+            officer,
+            "application_excluded",
+            Some(reason.to_owned()),
+            serde_json::json!({}),
         )
         .await?;
         let view = view(&tx, row).await?;

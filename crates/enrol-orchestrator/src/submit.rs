@@ -205,24 +205,14 @@ impl Orchestrator {
                 action: "withdrawal",
             });
         }
-        let at = now();
-        let round_id = row.round_id.clone();
-        let mut active = row.into_active_model();
-        active.state = Set(ApplicationState::Withdrawn.as_str().to_owned());
-        active.live_child_id = Set(None);
-        active.updated_at = Set(at);
-        let row = active.update(&tx).await?;
-        append_audit(
+        let row = change_state(
             &tx,
-            at,
-            AuditEntry {
-                round_id: Some(round_id),
-                actor: actor.to_owned(),
-                action: "application_withdrawn".to_owned(),
-                subject: Some(application_id.to_owned()),
-                reason: None,
-                details: serde_json::json!({}),
-            },
+            row,
+            ApplicationState::Withdrawn,
+            actor,
+            "application_withdrawn",
+            None,
+            serde_json::json!({}),
         )
         .await?;
         let view = view(&tx, row).await?;
@@ -249,6 +239,43 @@ impl Orchestrator {
             .map(|row| Ok((parse_body(row)?, row.state.parse()?)))
             .collect()
     }
+}
+
+/// Moves an application to `to`, recording who did it and why in the audit
+/// log, in the caller's transaction. Withdrawn and excluded applications stop
+/// being live, so the child may apply again.
+pub(crate) async fn change_state<C: ConnectionTrait>(
+    conn: &C,
+    row: application::Model,
+    to: ApplicationState,
+    actor: &str,
+    action: &str,
+    reason: Option<String>,
+    details: serde_json::Value,
+) -> Result<application::Model, RoundError> {
+    let at = now();
+    let (round_id, subject) = (row.round_id.clone(), row.id.clone());
+    let mut active = row.into_active_model();
+    active.state = Set(to.as_str().to_owned());
+    if matches!(to, ApplicationState::Withdrawn | ApplicationState::Excluded) {
+        active.live_child_id = Set(None);
+    }
+    active.updated_at = Set(at);
+    let row = active.update(conn).await?;
+    append_audit(
+        conn,
+        at,
+        AuditEntry {
+            round_id: Some(round_id),
+            actor: actor.to_owned(),
+            action: action.to_owned(),
+            subject: Some(subject),
+            reason,
+            details,
+        },
+    )
+    .await?;
+    Ok(row)
 }
 
 pub(crate) async fn load_application<C: ConnectionTrait>(
