@@ -1,6 +1,8 @@
 //! Shared set-up of the tests against the registry simulator.
 #![allow(dead_code)]
 
+pub mod sample;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 

@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod families;
+pub mod readme;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
