@@ -2,6 +2,9 @@
 //!
 //! The binary's edge: errors become `anyhow` reports here and nowhere else.
 
+mod demo;
+mod officer;
+
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
@@ -18,6 +21,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a whole admission round on the sample city (or a generated one) and write its output.
+    Demo(demo::DemoArgs),
     /// Re-run an allocation from its published instance (formats.md JSON).
     Allocate {
         /// The allocation instance to read.
@@ -27,12 +32,72 @@ enum Command {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Run an admission round over the API (officers).
+    Round {
+        #[command(flatten)]
+        connection: officer::Connection,
+        #[command(subcommand)]
+        command: officer::RoundCommand,
+    },
+    /// The review queue and its resolution (officers).
+    Review {
+        #[command(flatten)]
+        connection: officer::Connection,
+        #[command(subcommand)]
+        command: officer::ReviewCommand,
+    },
+    /// Download a round's published files: `assignments.csv` or `decisions.jsonl`.
+    Export {
+        #[command(flatten)]
+        connection: officer::Connection,
+        round: String,
+        file: String,
+        /// Where to write; standard output when absent.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
+    },
+    /// Serve the engine's HTTP API (families' upstream apps and officers).
+    Serve(ServeArgs),
     /// Database maintenance.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Synthetic cities for tests and benchmarks.
+    #[command(subcommand)]
+    City(CityCommand),
     /// The simulated government registries.
     #[command(subcommand)]
     Registries(RegistriesCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct ServeArgs {
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    addr: std::net::SocketAddr,
+    /// Development mode: accept the published app key `dev-app-key` and officer
+    /// token `dev-officer-token`. Never on a reachable address.
+    #[arg(long)]
+    dev: bool,
+    /// `postgres://…` for PostgreSQL; a file path or `sqlite:…` for SQLite.
+    #[arg(long, env = "DATABASE_URL", default_value = "enrol.db")]
+    database_url: String,
+    /// The registries' addresses and keys (TOML, docs/adapters.md). With
+    /// `--dev` and none given: the simulator of `enrol registries serve` at
+    /// http://127.0.0.1:8700 with key `dev-key`.
+    #[arg(long, env = "ENROL_REGISTRIES")]
+    registries: Option<std::path::PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum CityCommand {
+    /// Write the dataset of a generated city (registries.md fixture format).
+    Generate {
+        #[arg(long)]
+        families: usize,
+        #[arg(long, default_value_t = 2027)]
+        seed: u64,
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -93,6 +158,7 @@ async fn run() -> anyhow::Result<()> {
         .init();
     let cli = Cli::parse();
     match cli.command {
+        Command::Demo(args) => demo::run(args).await?,
         Command::Allocate { instance, out } => {
             let input =
                 std::fs::read_to_string(&instance).with_context(|| format!("reading {}", instance.display()))?;
@@ -102,6 +168,12 @@ async fn run() -> anyhow::Result<()> {
                 Some(path) => std::fs::write(&path, result).with_context(|| format!("writing {}", path.display()))?,
                 None => print!("{result}"),
             }
+        }
+        Command::City(CityCommand::Generate { families, seed, out }) => {
+            let city = enrol_city::generate(&enrol_city::CityConfig::new(families, seed));
+            city.write_to(&out)
+                .with_context(|| format!("writing the city to {}", out.display()))?;
+            println!("{} families written to {}", city.applications.len(), out.display());
         }
         Command::Registries(RegistriesCommand::Serve {
             dataset,
@@ -123,6 +195,15 @@ async fn run() -> anyhow::Result<()> {
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
             sim.shutdown().await.context("stopping the registries")?;
         }
+        Command::Serve(args) => serve(args).await?,
+        Command::Round { connection, command } => officer::round(connection, command).await?,
+        Command::Review { connection, command } => officer::review(connection, command).await?,
+        Command::Export {
+            connection,
+            round,
+            file,
+            out,
+        } => officer::export(connection, round, file, out).await?,
         Command::Db(DbCommand::Migrate { database_url }) => {
             let store = enrol_store::Store::open(&database_url)
                 .await
@@ -131,5 +212,52 @@ async fn run() -> anyhow::Result<()> {
             println!("database is up to date");
         }
     }
+    Ok(())
+}
+
+async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let config = if args.dev {
+        eprintln!("\n!!! {} !!!\n", enrol_api::DEV_BANNER);
+        enrol_api::ApiConfig::dev()
+    } else {
+        let config = enrol_api::ApiConfig::from_env().context("reading the API keys and officer tokens")?;
+        if config.app_keys.is_empty() || config.officer_tokens.is_empty() {
+            anyhow::bail!(
+                "no app keys or officer tokens are configured: set ENROL_API_CONFIG (a TOML file) or \
+                 ENROL_APP_KEYS and ENROL_OFFICER_TOKENS (docs/api.md), or run with --dev on a private machine"
+            );
+        }
+        config
+    };
+    let registries = match &args.registries {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str::<enrol_evidence::RegistriesConfig>(&text)
+                .with_context(|| format!("reading the registries configuration {}", path.display()))?
+        }
+        None if args.dev => enrol_evidence::RegistriesConfig::uniform(enrol_evidence::RegistryConfig::new(
+            "http://127.0.0.1:8700",
+            "dev-key",
+        )),
+        None => anyhow::bail!("say where the registries are with --registries FILE (or ENROL_REGISTRIES)"),
+    };
+    let evidence = enrol_orchestrator::RegistryEvidence::connect(&registries, enrol_evidence::GatherOptions::default())
+        .context("configuring the registry clients")?;
+    let store = enrol_store::Store::open(&args.database_url)
+        .await
+        .with_context(|| format!("opening the database {}", args.database_url))?;
+    let router = enrol_api::router(
+        enrol_orchestrator::Orchestrator::new(store.clone()),
+        std::sync::Arc::new(evidence),
+        config,
+    );
+    let listener = tokio::net::TcpListener::bind(args.addr)
+        .await
+        .with_context(|| format!("binding {}", args.addr))?;
+    println!("enrol API listening on http://{}", listener.local_addr()?);
+    enrol_api::serve(listener, router, enrol_api::shutdown_signal())
+        .await
+        .context("serving the API")?;
+    store.close().await.context("closing the database")?;
     Ok(())
 }

@@ -198,7 +198,11 @@ impl Orchestrator {
                 expected: "open",
             });
         }
-        if row.state == ApplicationState::Withdrawn.as_str() {
+        // Withdrawn already, or excluded by an officer: the officer's decision stands.
+        if matches!(
+            row.state.parse()?,
+            ApplicationState::Withdrawn | ApplicationState::Excluded
+        ) {
             return Err(RoundError::ApplicationState {
                 id: application_id.to_owned(),
                 state: row.state,

@@ -1,0 +1,138 @@
+//! Authentication: the upstream app's key with its assertion of the
+//! signed-in citizen, and the officers' bearer tokens with their roles.
+//!
+//! Secrets are looked up by their SHA-256, so the time a lookup takes says
+//! nothing about how close a guess came to a real key.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::HeaderMap;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use enrol_domain::NationalId;
+use sha2::{Digest, Sha256};
+
+use crate::config::{ApiConfig, Role};
+use crate::problem::{ApiError, AuthScheme};
+
+/// Header carrying the upstream app's key.
+pub const API_KEY_HEADER: &str = "x-api-key";
+/// Header carrying the app's assertion of the signed-in citizen's national ID.
+pub const CITIZEN_HEADER: &str = "x-citizen-id";
+
+type Digest32 = [u8; 32];
+
+fn digest(secret: &str) -> Digest32 {
+    Sha256::digest(secret.as_bytes()).into()
+}
+
+/// The credentials the server accepts, indexed by digest.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    apps: BTreeMap<Digest32, String>,
+    officers: BTreeMap<Digest32, (String, Role)>,
+}
+
+impl Credentials {
+    pub fn new(config: &ApiConfig) -> Credentials {
+        Credentials {
+            apps: config
+                .app_keys
+                .iter()
+                .map(|(k, name)| (digest(k), name.clone()))
+                .collect(),
+            officers: config
+                .officer_tokens
+                .iter()
+                .map(|(t, who)| (digest(t), who.clone()))
+                .collect(),
+        }
+    }
+}
+
+/// A family's request, as the upstream app vouches for it.
+#[derive(Debug, Clone)]
+pub struct Citizen {
+    /// The app's configured name.
+    pub app: String,
+    /// The signed-in citizen (`X-Citizen-Id`).
+    pub id: NationalId,
+}
+
+impl Citizen {
+    /// Who did it, for the audit log: the app and the citizen it vouched for.
+    pub fn actor(&self) -> String {
+        format!("app:{}:{}", self.app, self.id)
+    }
+}
+
+/// An officer's request.
+#[derive(Debug, Clone)]
+pub struct Officer {
+    pub name: String,
+    pub role: Role,
+}
+
+impl Officer {
+    /// 403 unless the officer's role covers `needed`.
+    pub fn require(&self, needed: Role) -> Result<(), ApiError> {
+        if self.role >= needed {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden)
+        }
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Middleware of the app endpoints: a known `X-Api-Key` and a valid
+/// `X-Citizen-Id`, or 401.
+pub async fn require_app(State(credentials): State<Arc<Credentials>>, mut request: Request, next: Next) -> Response {
+    let refuse = |detail| {
+        ApiError::Unauthenticated {
+            scheme: AuthScheme::App,
+            detail,
+        }
+        .into_response()
+    };
+    let headers = request.headers();
+    let Some(app) = header(headers, API_KEY_HEADER).and_then(|key| credentials.apps.get(&digest(key))) else {
+        return refuse("a known X-Api-Key is required");
+    };
+    let Some(id) = header(headers, CITIZEN_HEADER).and_then(|id| NationalId::parse(id.trim()).ok()) else {
+        return refuse("X-Citizen-Id must carry the signed-in citizen's national ID");
+    };
+    let citizen = Citizen { app: app.clone(), id };
+    request.extensions_mut().insert(citizen);
+    next.run(request).await
+}
+
+/// Middleware of the officer endpoints: a known bearer token, or 401.
+pub async fn require_officer(
+    State(credentials): State<Arc<Credentials>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let token = header(request.headers(), "authorization").and_then(|value| {
+        let (scheme, token) = value.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    });
+    let Some((name, role)) = token.and_then(|t| credentials.officers.get(&digest(t))) else {
+        return ApiError::Unauthenticated {
+            scheme: AuthScheme::Officer,
+            detail: "a known bearer token is required",
+        }
+        .into_response();
+    };
+    let officer = Officer {
+        name: name.clone(),
+        role: *role,
+    };
+    request.extensions_mut().insert(officer);
+    next.run(request).await
+}

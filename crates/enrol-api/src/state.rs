@@ -1,0 +1,150 @@
+//! What every handler shares: the orchestrator, the evidence source (behind
+//! an object-safe wrapper, so handlers are not generic) and the verification
+//! runs in progress.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use chrono::Utc;
+use enrol_orchestrator::{
+    ApplicationView, EvidenceSource, Orchestrator, ReviewResolution, RoundError, VerifyOptions, VerifyProgress,
+    VerifyReport,
+};
+use futures::future::BoxFuture;
+
+use crate::model::{JobState, VerificationRun};
+
+/// The evidence source, with the two orchestrator calls that need it.
+pub(crate) trait Evidence: Send + Sync {
+    fn verify<'a>(
+        &'a self,
+        orchestrator: &'a Orchestrator,
+        round_id: &'a str,
+        options: VerifyOptions,
+        actor: &'a str,
+        progress: &'a (dyn Fn(VerifyProgress) + Sync),
+    ) -> BoxFuture<'a, Result<VerifyReport, RoundError>>;
+
+    fn resolve_review<'a>(
+        &'a self,
+        orchestrator: &'a Orchestrator,
+        application_id: &'a str,
+        resolution: ReviewResolution,
+        officer: &'a str,
+    ) -> BoxFuture<'a, Result<ApplicationView, RoundError>>;
+}
+
+pub(crate) struct Source<S>(pub Arc<S>);
+
+impl<S: EvidenceSource + 'static> Evidence for Source<S> {
+    fn verify<'a>(
+        &'a self,
+        orchestrator: &'a Orchestrator,
+        round_id: &'a str,
+        options: VerifyOptions,
+        actor: &'a str,
+        progress: &'a (dyn Fn(VerifyProgress) + Sync),
+    ) -> BoxFuture<'a, Result<VerifyReport, RoundError>> {
+        Box::pin(orchestrator.verify(round_id, &*self.0, options, actor, progress))
+    }
+
+    fn resolve_review<'a>(
+        &'a self,
+        orchestrator: &'a Orchestrator,
+        application_id: &'a str,
+        resolution: ReviewResolution,
+        officer: &'a str,
+    ) -> BoxFuture<'a, Result<ApplicationView, RoundError>> {
+        Box::pin(orchestrator.resolve_review(application_id, resolution, officer, &*self.0))
+    }
+}
+
+/// Shared by all handlers; cheap to clone.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub orchestrator: Orchestrator,
+    pub evidence: Arc<dyn Evidence>,
+    pub verify_options: VerifyOptions,
+    /// The latest verification run per round since this server started.
+    pub runs: Arc<Mutex<BTreeMap<String, VerificationRun>>>,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("verify_options", &self.verify_options)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AppState {
+    pub fn run_of(&self, round_id: &str) -> Option<VerificationRun> {
+        self.runs
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(round_id)
+            .cloned()
+    }
+
+    /// Starts a verification run in the background unless one is running:
+    /// returns whether this call started it.
+    pub fn start_verification(&self, round_id: &str, officer: &str, leave_reviews_unplaced: bool) -> bool {
+        {
+            let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
+            if runs.get(round_id).is_some_and(|r| r.state == JobState::Running) {
+                return false;
+            }
+            runs.insert(
+                round_id.to_owned(),
+                VerificationRun {
+                    state: JobState::Running,
+                    started_by: officer.to_owned(),
+                    started_at: Utc::now(),
+                    finished_at: None,
+                    progress: None,
+                    verified: None,
+                    error: None,
+                },
+            );
+        }
+        let state = self.clone();
+        let (round_id, officer) = (round_id.to_owned(), officer.to_owned());
+        let options = VerifyOptions {
+            leave_reviews_unplaced,
+            ..self.verify_options
+        };
+        tokio::spawn(async move {
+            let runs = state.runs.clone();
+            let progress_round = round_id.clone();
+            let progress = move |p: VerifyProgress| {
+                if let Some(run) = runs
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_mut(&progress_round)
+                {
+                    run.progress = Some(p.into());
+                }
+            };
+            let outcome = state
+                .evidence
+                .verify(&state.orchestrator, &round_id, options, &officer, &progress)
+                .await;
+            let mut runs = state.runs.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(run) = runs.get_mut(&round_id) {
+                run.finished_at = Some(Utc::now());
+                match outcome {
+                    Ok(report) => {
+                        run.state = JobState::Finished;
+                        run.verified = Some(report.verified);
+                    }
+                    Err(err) => {
+                        tracing::error!(round = %round_id, error = %err, "verification failed");
+                        run.state = JobState::Failed;
+                        run.error = Some(err.to_string());
+                    }
+                }
+            }
+        });
+        true
+    }
+}
