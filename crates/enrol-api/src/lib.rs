@@ -97,6 +97,7 @@ pub fn router<S: EvidenceSource + 'static>(orchestrator: Orchestrator, evidence:
             get(officer::get_officer_application),
         )
         .route("/v1/rounds/{round}/exclusions", post(officer::exclude))
+        .route("/v1/rounds/{round}/corrections", post(officer::correct_seat))
         .route("/v1/rounds/{round}/reviews", get(officer::review_queue))
         .route(
             "/v1/rounds/{round}/reviews/{application_id}",

@@ -505,6 +505,19 @@ pub struct Exclusion {
     pub reason: String,
 }
 
+/// Corrects a seat after publication (更正): a new, audited event. `school_id`
+/// `null` takes the seat away; a school places the child there if it has a
+/// free seat.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SeatCorrection {
+    pub application_id: Uuid,
+    #[serde(default)]
+    pub school_id: Option<String>,
+    /// Why, kept in the audit log and told to the family.
+    pub reason: String,
+}
+
 /// One school's figures in a round.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct SchoolReport {

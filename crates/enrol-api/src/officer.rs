@@ -18,7 +18,8 @@ use crate::config::Role;
 use crate::family::application_id;
 use crate::model::{
     AllocateRound, ApplicationPage, ApplicationStatus, AuditPage, CreateRound, Exclusion, OfficerApplication,
-    Resolution, ResolveReview, ReviewItem, Round, RoundDetail, SchoolReport, StartVerification, Verification,
+    Resolution, ResolveReview, ReviewItem, Round, RoundDetail, SchoolReport, Seat, SeatCorrection, StartVerification,
+    Verification,
 };
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
@@ -411,6 +412,47 @@ pub(crate) async fn get_officer_application(
         decision,
         seat,
     }))
+}
+
+/// Corrects a seat of a published round (round manager): recorded in the
+/// audit log as `seat_corrected` with the seat before and after.
+#[utoipa::path(
+    post, path = "/v1/rounds/{round}/corrections", tag = "officer applications", security(("officer" = [])),
+    params(("round" = String, Path, description = "The round's id")),
+    request_body = SeatCorrection,
+    responses(
+        (status = 200, description = "The corrected seat", body = Seat),
+        (status = 401, description = "No known bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a round manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application in the round", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The round is not published, or the correction is refused (no free seat, not eligible, …)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn correct_seat(
+    State(state): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    Path(round): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Seat>, ApiError> {
+    officer.require(Role::RoundManager)?;
+    let request: SeatCorrection = parse_json(&headers, body)?;
+    if request.reason.trim().is_empty() {
+        return Err(ApiError::invalid("reason", "a correction needs a reason"));
+    }
+    let id = request.application_id.to_string();
+    let (_, view) = state.orchestrator.application(&id).await?;
+    if view.round != round {
+        return Err(ApiError::NotFound {
+            detail: format!("there is no application {id} in round {round:?}"),
+        });
+    }
+    let seat = state
+        .orchestrator
+        .correct_seat(&id, request.school_id.as_deref(), request.reason.trim(), &officer.name)
+        .await?;
+    Ok(Json(seat.into()))
 }
 
 /// Excludes an application from the round, with a reason (reviewer).

@@ -30,6 +30,7 @@ and the officers' endpoints. Every refusal is an RFC 9457 problem (`application/
         officer::list_applications,
         officer::get_officer_application,
         officer::exclude,
+        officer::correct_seat,
         officer::review_queue,
         officer::resolve_review,
         officer::school_reports,

@@ -220,6 +220,12 @@ impl ApiError {
                 detail: err.to_string(),
                 existing_application_id: None,
             },
+            err @ RoundError::Correction(_) => ApiError::Conflict {
+                kind: "correction-refused",
+                title: "The correction is refused",
+                detail: err.to_string(),
+                existing_application_id: None,
+            },
             RoundError::Policy(err) => ApiError::invalid("policy_toml", err.to_string()),
             // The caller maps seed errors to the field it took the seed from.
             RoundError::Seed(detail) => ApiError::invalid("seed", detail),

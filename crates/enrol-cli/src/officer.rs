@@ -60,6 +60,16 @@ pub enum RoundCommand {
     },
     /// Make results visible to families.
     Publish { round: String },
+    /// Correct a seat after publication (更正), recorded in the audit log.
+    Correct {
+        round: String,
+        application: String,
+        /// The school to place the child at; without it, the seat is taken away.
+        #[arg(long)]
+        school: Option<String>,
+        #[arg(long)]
+        reason: String,
+    },
     /// Per-school figures.
     Schools { round: String },
     /// The audit log, every entry.
@@ -234,6 +244,18 @@ pub async fn round(conn: Connection, command: RoundCommand) -> anyhow::Result<()
             .await?
         }
         RoundCommand::Publish { round } => api.post(&format!("/v1/rounds/{round}/publish"), json!({})).await?,
+        RoundCommand::Correct {
+            round,
+            application,
+            school,
+            reason,
+        } => {
+            api.post(
+                &format!("/v1/rounds/{round}/corrections"),
+                json!({"application_id": application, "school_id": school, "reason": reason}),
+            )
+            .await?
+        }
         RoundCommand::Schools { round } => api.get(&format!("/v1/rounds/{round}/reports/schools")).await?,
         RoundCommand::Audit { round, action } => {
             // Every page, oldest first.

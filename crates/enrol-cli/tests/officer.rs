@@ -218,6 +218,61 @@ async fn an_officer_runs_a_round_with_the_cli_against_enrol_serve() {
     }
     assert_eq!(seats, 33);
 
+    // A correction after publication: the seat is taken away, then given back, each audited.
+    let f02 = common::application_id("F02");
+    let taken = enrol(
+        &server,
+        &[
+            "round",
+            "correct",
+            "2027-primary",
+            &f02,
+            "--reason",
+            "不动产被查封 unit sealed",
+        ],
+    );
+    assert_eq!(taken["route"], "none", "{taken}");
+    let full = enrol_fails(
+        &server,
+        &[
+            "round",
+            "correct",
+            "2027-primary",
+            &common::application_id("F04"),
+            "--school",
+            "S102",
+            "--reason",
+            "move",
+        ],
+    );
+    assert!(full.contains("no free seat"), "{full}");
+    let back = enrol(
+        &server,
+        &[
+            "round",
+            "correct",
+            "2027-primary",
+            &f02,
+            "--school",
+            "S101",
+            "--reason",
+            "查封已解除 seal lifted",
+        ],
+    );
+    assert_eq!(
+        (
+            back["school_id"].as_str(),
+            back["route"].as_str(),
+            back["choice_rank"].as_u64()
+        ),
+        (Some("S101"), Some("choice"), Some(1))
+    );
+    let corrections = enrol(
+        &server,
+        &["round", "audit", "2027-primary", "--action", "seat_corrected"],
+    );
+    assert_eq!(corrections.as_array().map(Vec::len), Some(2), "{corrections}");
+
     let audit = enrol(&server, &["round", "audit", "2027-primary"]);
     let text = audit.to_string();
     assert!(

@@ -41,6 +41,8 @@ pub enum RoundError {
         pending: usize,
         review: usize,
     },
+    #[error("the correction is refused: {0}")]
+    Correction(String),
     #[error("the school catalogue could not be read: {0}")]
     Catalogue(String),
     #[error("the allocation instance is invalid: {0}")]

@@ -9,6 +9,7 @@
 //! The orchestrator knows the store, the rules and the allocation; it reaches
 //! the registries only through an [`EvidenceSource`], and knows no HTTP.
 
+mod correction;
 mod error;
 pub mod inquiry;
 mod instance;

@@ -313,7 +313,76 @@ async fn reviews_are_resolved_by_officers_and_audited() {
         info.round_seed.as_deref(),
         Some("0123456789abcdef0123456789abcdef-8812")
     );
+    let before = o.output("2027-primary").await.unwrap();
+    let placed: Vec<Vec<String>> = before
+        .assignments_csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect::<Vec<_>>())
+        .filter(|f| !f[3].is_empty())
+        .collect();
+    let first = &placed[0];
+    assert!(
+        matches!(
+            o.correct_seat(&first[0], None, "too early", "manager").await,
+            Err(RoundError::WrongState { .. })
+        ),
+        "corrections only after publication"
+    );
     o.publish("2027-primary", "manager").await.unwrap();
+
+    // A correction after publication is a new, audited event, never over capacity.
+    let seat = o
+        .correct_seat(&first[0], None, "主管部门更正：房产查封 property sealed", "manager")
+        .await
+        .unwrap();
+    assert_eq!((seat.school_id.as_deref(), seat.route.as_str()), (None, "none"));
+    let full = before.schools_csv.lines().skip(1).find(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        f[2] == f[3] && f[2] != "0" && f[1] == "public"
+    });
+    if let Some(full) = full {
+        let school = full.split(',').next().unwrap();
+        let other = placed
+            .iter()
+            .find(|f| f[3] != school)
+            .expect("someone placed elsewhere");
+        match o.correct_seat(&other[0], Some(school), "move", "manager").await {
+            Err(RoundError::Correction(why)) => assert!(why.contains("no free seat"), "{why}"),
+            other => panic!("a full school took one more: {other:?}"),
+        }
+    }
+    // The freed seat can be given back.
+    let back = o
+        .correct_seat(&first[0], Some(&first[3]), "更正撤回 correction withdrawn", "manager")
+        .await
+        .unwrap();
+    assert_eq!(back.school_id.as_deref(), Some(first[3].as_str()));
+    assert!(matches!(
+        o.correct_seat(&first[0], Some(&first[3]), "again", "manager").await,
+        Err(RoundError::Correction(_))
+    ));
+    assert!(matches!(
+        o.correct_seat(&first[0], None, " ", "manager").await,
+        Err(RoundError::Correction(_))
+    ));
+    let after = o.output("2027-primary").await.unwrap();
+    assert_eq!(
+        after.assignments_csv, before.assignments_csv,
+        "taken away and given back: the same seats"
+    );
+    let corrections: Vec<_> = enrol_store::audit_log_of(db.store.connection(), "2027-primary")
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "seat_corrected")
+        .collect();
+    assert_eq!(corrections.len(), 2);
+    assert!(
+        corrections[0].details.contains("\"before\""),
+        "{}",
+        corrections[0].details
+    );
 
     let log = enrol_store::audit_log_of(db.store.connection(), "2027-primary")
         .await
