@@ -7,13 +7,13 @@
 use enrol_domain::{SchoolKind, Status};
 use enrol_store::sea_orm::ActiveValue::Set;
 use enrol_store::sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter};
-use enrol_store::{AuditEntry, append_audit, assignment};
+use enrol_store::{AuditEntry, append_audit, assignment, decision};
 
 use crate::error::{RoundError, corrupt};
 use crate::inquiry::Seat;
 use crate::round::{Orchestrator, RoundState, load_round, now};
 use crate::submit::{ApplicationState, load_application};
-use crate::verify::{current_decisions, parse_evaluation};
+use crate::verify::parse_evaluation;
 
 impl Orchestrator {
     /// Corrects the seat of one application of a published round: `None`
@@ -46,12 +46,12 @@ impl Orchestrator {
             .ok_or_else(|| {
                 RoundError::Correction(format!("application {application_id} took no part in the allocation"))
             })?;
-        let decisions = current_decisions(&tx, &round.id).await?;
-        let evaluation = parse_evaluation(
-            decisions
-                .get(application_id)
-                .ok_or_else(|| corrupt("decision", format!("{application_id} has none")))?,
-        )?;
+        let current = decision::Entity::find()
+            .filter(decision::Column::CurrentFor.eq(application_id))
+            .one(&tx)
+            .await?
+            .ok_or_else(|| corrupt("decision", format!("{application_id} has none")))?;
+        let evaluation = parse_evaluation(&current)?;
         if school_id.is_some() && evaluation.decision.status != Status::Eligible {
             return Err(RoundError::Correction(format!(
                 "application {application_id} is {}; only an eligible child can be given a seat",
