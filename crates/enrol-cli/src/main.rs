@@ -220,14 +220,8 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         eprintln!("\n!!! {} !!!\n", enrol_api::DEV_BANNER);
         enrol_api::ApiConfig::dev()
     } else {
-        let config = enrol_api::ApiConfig::from_env().context("reading the API keys and officer tokens")?;
-        if config.app_keys.is_empty() || config.officer_tokens.is_empty() {
-            anyhow::bail!(
-                "no app keys or officer tokens are configured: set ENROL_API_CONFIG (a TOML file) or \
-                 ENROL_APP_KEYS and ENROL_OFFICER_TOKENS (docs/api.md), or run with --dev on a private machine"
-            );
-        }
-        config
+        // Refuses to start without app keys and officer tokens.
+        enrol_api::ApiConfig::from_env().context("reading the API keys and officer tokens")?
     };
     let registries = match &args.registries {
         Some(path) => {
