@@ -17,6 +17,8 @@ use enrol_registry_sim::{Dataset, FaultPlan, SimConfig, Simulator};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::phases::Phases;
+
 /// The sample city's round seed (fixtures/cities/sample/README.md).
 pub const SAMPLE_SEED: &str = "sample-2027";
 
@@ -43,6 +45,18 @@ pub struct DemoArgs {
     /// Keep the round in this database (resumable); a fresh SQLite file by default.
     #[arg(long, env = "ENROL_DEMO_DATABASE_URL")]
     pub database_url: Option<String>,
+    /// Use the registries at this base URL (all seven under it, key `dev-key`,
+    /// e.g. `enrol registries serve` in a process of its own) instead of
+    /// starting the simulator in this process.
+    #[arg(long, conflicts_with = "faults")]
+    pub registries_url: Option<String>,
+    /// Requests in flight to each registry at most (the client's default otherwise).
+    #[arg(long)]
+    pub registry_concurrency: Option<usize>,
+    /// Write the wall time and peak resident memory of each phase to this
+    /// file, one JSON line per phase (the city bench reads it).
+    #[arg(long)]
+    pub phase_report: Option<PathBuf>,
     /// Pause after each round transition (for crash tests and for watching).
     #[arg(long, default_value_t = 0, hide = true)]
     pub step_pause_ms: u64,
@@ -69,6 +83,7 @@ fn bar(len: u64, what: &str) -> ProgressBar {
 }
 
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let mut phases = Phases::new(args.phase_report.as_deref())?;
     let scratch = WorkDir::new()?;
     let work = scratch.path();
     let dataset_dir = match (args.families, &args.dataset) {
@@ -80,6 +95,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             city.write_to(&dir)
                 .with_context(|| format!("writing the generated city to {}", dir.display()))?;
             spinner.finish_and_clear();
+            drop(city);
+            phases.mark("generate")?;
             dir
         }
         (None, Some(dir)) => dir.clone(),
@@ -92,20 +109,33 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let policy = enrol_rules::Policy::from_toml_str(&policy_toml).context("reading the policy")?;
     let round_id = policy.round_id().to_string();
 
-    // The registries, in-process on loopback.
-    let faults = FaultPlan::from_arg(&args.faults).with_context(|| format!("reading the faults {:?}", args.faults))?;
-    let dataset =
-        Dataset::load(&dataset_dir).with_context(|| format!("loading the dataset {}", dataset_dir.display()))?;
-    let sim = Simulator::start(
-        dataset,
-        SimConfig::default().with_faults(faults),
-        "127.0.0.1:0".parse()?,
-    )
-    .await
-    .context("starting the simulated registries")?;
-    let config = RegistriesConfig::uniform(RegistryConfig::new(sim.base_url(), "dev-key"));
+    // The registries: in-process on loopback, unless they run elsewhere.
+    let (sim, base_url) = match &args.registries_url {
+        Some(url) => (None, url.trim_end_matches('/').to_owned()),
+        None => {
+            let faults =
+                FaultPlan::from_arg(&args.faults).with_context(|| format!("reading the faults {:?}", args.faults))?;
+            let dataset = Dataset::load(&dataset_dir)
+                .with_context(|| format!("loading the dataset {}", dataset_dir.display()))?;
+            let sim = Simulator::start(
+                dataset,
+                SimConfig::default().with_faults(faults),
+                "127.0.0.1:0".parse()?,
+            )
+            .await
+            .context("starting the simulated registries")?;
+            let url = sim.base_url();
+            (Some(sim), url)
+        }
+    };
+    let mut registry = RegistryConfig::new(base_url, "dev-key");
+    if let Some(limit) = args.registry_concurrency {
+        registry.concurrency = limit;
+    }
+    let config = RegistriesConfig::uniform(registry);
     let evidence =
         RegistryEvidence::connect(&config, GatherOptions::default()).context("configuring the registries")?;
+    phases.mark("registries")?;
 
     // The engine: store, orchestrator, and its HTTP API on loopback.
     let database_url = match &args.database_url {
@@ -147,6 +177,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if state == RoundState::Open {
         refused = submit_all(&api_url, &dataset_dir.join("applications.jsonl")).await?;
         orchestrator.close(&round_id, actor).await?;
+        phases.mark("submit")?;
         pause().await;
         state = RoundState::Closed;
     }
@@ -170,6 +201,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
             })
             .await?;
         progress.finish_and_clear();
+        phases.mark("verify")?;
         if !report.verified {
             bail!(
                 "{} applications are still pending: a registry stays down; run the demo again to resume",
@@ -181,11 +213,13 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     }
     if state == RoundState::Verified {
         orchestrator.allocate(&round_id, None, actor).await?;
+        phases.mark("allocate")?;
         pause().await;
         state = RoundState::Allocated;
     }
     if state == RoundState::Allocated {
         orchestrator.publish(&round_id, actor).await?;
+        phases.mark("publish")?;
         pause().await;
     }
 
@@ -193,6 +227,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     output
         .write_to(&args.out)
         .with_context(|| format!("writing to {}", args.out.display()))?;
+    phases.mark("output")?;
     let round = orchestrator.round(&round_id).await?;
     let schools = orchestrator.schools(&round_id).await?.unwrap_or_default();
     let facts = enrol_report::RoundFacts {
@@ -219,11 +254,15 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     )
     .context("reading the round output for the report")?;
     std::fs::write(args.out.join("report.html"), enrol_report::render_html(&report)).context("writing report.html")?;
+    phases.mark("report")?;
     enrol_report::write_xlsx(&report, args.out.join("assignments.xlsx")).context("writing assignments.xlsx")?;
+    phases.mark("xlsx")?;
 
     let _ = stop.send(());
     server.await.context("the API task")?.context("the API server")?;
-    sim.shutdown().await.context("stopping the registries")?;
+    if let Some(sim) = sim {
+        sim.shutdown().await.context("stopping the registries")?;
+    }
     print_summary(&round.id, &output.assignments_csv, &refused, &args.out);
     Ok(())
 }

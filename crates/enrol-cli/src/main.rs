@@ -4,6 +4,7 @@
 
 mod demo;
 mod officer;
+mod phases;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
