@@ -6,7 +6,9 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use enrol_allocation::{Applicant, Choice, Home, Instance, Location, Mechanism, School, allocate, allocate_json};
+use enrol_allocation::{
+    Applicant, Choice, Home, Instance, Location, Mechanism, School, allocate, allocate_json, parse_instance,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -141,12 +143,34 @@ fn bench(c: &mut Criterion) {
         group.bench_function(name, |b| b.iter(|| allocate(black_box(&instance))));
     }
     // What `enrol allocate` does: parse the file's text, allocate, write the result.
-    let text = serde_json::to_string(&city(Mechanism::DeferredAcceptance, true)).expect("serializable");
+    let instance = city(Mechanism::DeferredAcceptance, true);
+    let text = serde_json::to_string(&instance).expect("serializable");
     eprintln!("instance JSON: {} MB", text.len() / 1_000_000);
     group.bench_function("json-in-json-out+overflow", |b| {
         b.iter(|| allocate_json(black_box(&text)))
     });
+    group.bench_function("parse_instance", |b| b.iter(|| parse_instance(black_box(&text))));
+    // The borrowed read `allocate_json` makes (ids borrowed, keys packed).
+    group.bench_function("read-borrowed", |b| {
+        b.iter(|| enrol_allocation::bench_read_instance(black_box(&text)))
+    });
+    // File to file, as the round publishes it: `instance.json` is pretty-printed.
+    let dir = std::env::temp_dir().join(format!("enrol-allocation-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temporary folder");
+    let (input, output) = (dir.join("instance.json"), dir.join("result.json"));
+    let pretty = serde_json::to_string_pretty(&instance).expect("serializable") + "\n";
+    eprintln!("pretty instance.json: {} MB", pretty.len() / 1_000_000);
+    std::fs::write(&input, pretty).expect("writing the instance");
+    drop(instance);
+    group.bench_function("file-to-file+overflow", |b| {
+        b.iter(|| {
+            let text = std::fs::read_to_string(&input).expect("reading the instance");
+            let result = allocate_json(&text).expect("a valid instance");
+            std::fs::write(&output, result).expect("writing the result");
+        })
+    });
     group.finish();
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 criterion_group!(benches, bench);

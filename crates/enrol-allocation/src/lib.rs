@@ -18,22 +18,26 @@ mod json;
 mod mechanism;
 mod overflow;
 mod prepare;
+mod result;
+mod view;
 
 pub use error::{InstanceError, Subject};
 pub use instance::{Allocation, Applicant, Choice, Home, Instance, Location, Lottery, LotteryError, Mechanism, School};
 pub use json::parse_instance;
 
 use prepare::NONE;
+use view::View;
 
 /// Checks an instance as [`allocate`] does, without allocating.
 pub fn validate(instance: &Instance) -> Result<(), InstanceError> {
-    prepare::prepare(instance).map(|_| ())
+    prepare::prepare(&View::of(instance)).map(|_| ())
 }
 
 /// Allocates the seats of a round. Refuses a malformed instance with an error
 /// naming the applicant or school at fault.
 pub fn allocate(instance: &Instance) -> Result<Allocation, InstanceError> {
-    let outcome = Outcome::compute(instance)?;
+    let view = View::of(instance);
+    let outcome = Outcome::compute(&view)?;
     let assignments = outcome
         .assignments()
         .map(|(applicant, school)| (applicant.to_owned(), school.map(str::to_owned)))
@@ -44,28 +48,33 @@ pub fn allocate(instance: &Instance) -> Result<Allocation, InstanceError> {
 
 /// `enrol allocate` in one call: instance JSON in, result JSON out, exactly
 /// as [`Allocation::to_json`] writes it (pretty, two-space indent, trailing
-/// newline), but without building the owned [`Allocation`] first.
+/// newline).
+///
+/// The instance is read into borrowed ids and packed keys, and the result is
+/// written straight from the seats, without an owned [`Instance`] or
+/// [`Allocation`] in between. Only a text that does not follow formats.md is
+/// read a second time, carefully, for an error that says where.
 pub fn allocate_json(input: &str) -> Result<String, InstanceError> {
-    let instance = parse_instance(input)?;
-    let outcome = Outcome::compute(&instance)?;
-    let mut out = serde_json::to_string_pretty(&outcome).map_err(|err| InstanceError::Output {
-        message: err.to_string(),
-    })?;
-    out.push('\n');
-    Ok(out)
+    match view::parse(input) {
+        Some(view) => Ok(result::write(&Outcome::compute(&view)?)),
+        None => {
+            let instance = parse_instance(input)?;
+            Ok(result::write(&Outcome::compute(&View::of(&instance))?))
+        }
+    }
 }
 
 /// The seats in index form, readable as ids without copying them.
-struct Outcome<'a> {
-    instance: &'a Instance,
+struct Outcome<'v, 'a> {
+    instance: &'v View<'a>,
     prep: prepare::Prepared,
     assigned: Vec<u32>,
     /// Placed by overflow, in ascending id order.
     placed_by_overflow: Vec<u32>,
 }
 
-impl<'a> Outcome<'a> {
-    fn compute(instance: &'a Instance) -> Result<Self, InstanceError> {
+impl<'v, 'a> Outcome<'v, 'a> {
+    fn compute(instance: &'v View<'a>) -> Result<Self, InstanceError> {
         let prep = prepare::prepare(instance)?;
         let mut assigned = match instance.mechanism {
             Mechanism::DeferredAcceptance => mechanism::deferred_acceptance(&prep),
@@ -86,42 +95,27 @@ impl<'a> Outcome<'a> {
     }
 
     /// (applicant id, school id) in ascending applicant id order.
-    fn assignments(&self) -> impl ExactSizeIterator<Item = (&'a str, Option<&'a str>)> + '_ {
+    fn assignments(&self) -> impl ExactSizeIterator<Item = (&'v str, Option<&'v str>)> + '_ {
         let (applicants, schools) = (&self.instance.applicants, &self.instance.schools);
         self.prep.by_id.iter().map(move |&a| {
             let s = self.assigned[a as usize];
-            let school = (s != NONE).then(|| schools[s as usize].id.as_str());
-            (applicants[a as usize].id.as_str(), school)
+            let school = (s != NONE).then(|| &*schools[s as usize].id);
+            (&*applicants[a as usize].id, school)
         })
     }
 
-    fn overflow(&self) -> impl ExactSizeIterator<Item = &'a str> + '_ {
+    fn overflow(&self) -> impl ExactSizeIterator<Item = &'v str> + '_ {
         let applicants = &self.instance.applicants;
         self.placed_by_overflow
             .iter()
-            .map(move |&a| applicants[a as usize].id.as_str())
+            .map(move |&a| &*applicants[a as usize].id)
     }
 }
 
-/// Serializes as [`Allocation`] does: same field names, order and values.
-impl serde::Serialize for Outcome<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct;
-        struct Assignments<'o, 'a>(&'o Outcome<'a>);
-        impl serde::Serialize for Assignments<'_, '_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_map(self.0.assignments())
-            }
-        }
-        struct Overflow<'o, 'a>(&'o Outcome<'a>);
-        impl serde::Serialize for Overflow<'_, '_> {
-            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-                serializer.collect_seq(self.0.overflow())
-            }
-        }
-        let mut result = serializer.serialize_struct("Allocation", 2)?;
-        result.serialize_field("assignments", &Assignments(self))?;
-        result.serialize_field("overflow", &Overflow(self))?;
-        result.end()
-    }
+/// For the crate's benchmark only: reads an instance text the way
+/// [`allocate_json`] does, and says how many applicants it holds (`None`
+/// when the text does not follow formats.md).
+#[doc(hidden)]
+pub fn bench_read_instance(input: &str) -> Option<usize> {
+    view::parse(input).map(|view| view.applicants.len())
 }

@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::error::InstanceError;
-use crate::instance::{Instance, Lottery};
+use crate::instance::Lottery;
+use crate::view::{ApplicantView, SchoolView, View};
 
 /// "No school": an applicant without a seat.
 pub(crate) const NONE: u32 = u32::MAX;
@@ -101,7 +102,7 @@ fn on_globe(lat: f64, lon: f64) -> bool {
 /// Checks everything the mechanism (and overflow, when asked for) relies on,
 /// in this order: schools in input order, applicant ids, then each applicant
 /// in input order. The first fault found is reported.
-pub(crate) fn prepare(instance: &Instance) -> Result<Prepared, InstanceError> {
+pub(crate) fn prepare(instance: &View<'_>) -> Result<Prepared, InstanceError> {
     let schools = &instance.schools;
     let applicants = &instance.applicants;
     check_size("schools", schools.len())?;
@@ -115,9 +116,9 @@ pub(crate) fn prepare(instance: &Instance) -> Result<Prepared, InstanceError> {
         if school.id.is_empty() {
             return Err(InstanceError::EmptySchoolId { index: i + 1 });
         }
-        if school_index.insert(school.id.as_str(), i as u32).is_some() {
+        if school_index.insert(&school.id, i as u32).is_some() {
             return Err(InstanceError::DuplicateSchool {
-                school: school.id.clone(),
+                school: school.id.to_string(),
             });
         }
         if instance.overflow {
@@ -136,7 +137,7 @@ pub(crate) fn prepare(instance: &Instance) -> Result<Prepared, InstanceError> {
         .find(|pair| applicants[pair[0] as usize].id == applicants[pair[1] as usize].id)
     {
         return Err(InstanceError::DuplicateApplicant {
-            applicant: applicants[pair[0] as usize].id.clone(),
+            applicant: applicants[pair[0] as usize].id.to_string(),
         });
     }
     let mut id_rank = vec![0u32; applicants.len()];
@@ -161,34 +162,35 @@ pub(crate) fn prepare(instance: &Instance) -> Result<Prepared, InstanceError> {
             .lottery
             .parse::<Lottery>()
             .map_err(|_| InstanceError::BadLottery {
-                applicant: applicant.id.clone(),
-                lottery: applicant.lottery.clone(),
+                applicant: applicant.id.to_string(),
+                lottery: applicant.lottery.to_string(),
             })?;
         lottery.push(number.value());
         if instance.overflow {
             check_applicant_for_overflow(applicant)?;
         }
         for choice in &applicant.choices {
-            let Some(&s) = school_index.get(choice.school.as_str()) else {
+            let Some(&s) = school_index.get(&*choice.school) else {
                 return Err(InstanceError::UnknownSchool {
-                    applicant: applicant.id.clone(),
-                    school: choice.school.clone(),
+                    applicant: applicant.id.to_string(),
+                    school: choice.school.to_string(),
                 });
             };
             if last_listed_by[s as usize] == a as u32 {
                 return Err(InstanceError::RepeatedChoice {
-                    applicant: applicant.id.clone(),
-                    school: choice.school.clone(),
+                    applicant: applicant.id.to_string(),
+                    school: choice.school.to_string(),
                 });
             }
             last_listed_by[s as usize] = a as u32;
             listed[s as usize] += 1;
             choice_school.push(s);
             choice_app.push(a as u32);
-            choice_key.push(choice.key.as_slice());
+            let key = choice.key.as_slice();
+            choice_key.push(key);
             if all_pack {
-                if PackedKey::fits(&choice.key) {
-                    packed_keys.push(PackedKey::new(&choice.key));
+                if PackedKey::fits(key) {
+                    packed_keys.push(PackedKey::new(key));
                 } else {
                     all_pack = false;
                     packed_keys = Vec::new();
@@ -274,7 +276,7 @@ pub(crate) fn prepare(instance: &Instance) -> Result<Prepared, InstanceError> {
 /// Applicant indices in ascending id order (byte order). The first eight bytes,
 /// zero-padded and read big-endian, order ids consistently with byte order, so
 /// most comparisons are one integer comparison.
-fn sort_by_id(applicants: &[crate::Applicant]) -> Vec<u32> {
+fn sort_by_id(applicants: &[ApplicantView<'_>]) -> Vec<u32> {
     let head = |id: &str| {
         let mut bytes = [0u8; 8];
         let n = id.len().min(8);
@@ -329,17 +331,17 @@ struct PackedEntry {
     choice: u32,
 }
 
-fn check_school_for_overflow(school: &crate::School) -> Result<(), InstanceError> {
+fn check_school_for_overflow(school: &SchoolView<'_>) -> Result<(), InstanceError> {
     let Some(public) = school.public else {
         return Err(InstanceError::MissingPublic {
-            school: school.id.clone(),
+            school: school.id.to_string(),
         });
     };
     if let Some(location) = school.location
         && !on_globe(location.lat, location.lon)
     {
         return Err(InstanceError::BadSchoolLocation {
-            school: school.id.clone(),
+            school: school.id.to_string(),
             lat: location.lat,
             lon: location.lon,
         });
@@ -348,42 +350,42 @@ fn check_school_for_overflow(school: &crate::School) -> Result<(), InstanceError
     if public {
         if school.county.is_none() {
             return Err(InstanceError::MissingCounty {
-                school: school.id.clone(),
+                school: school.id.to_string(),
             });
         }
         if school.location.is_none() {
             return Err(InstanceError::MissingLocation {
-                school: school.id.clone(),
+                school: school.id.to_string(),
             });
         }
     }
     Ok(())
 }
 
-fn check_applicant_for_overflow(applicant: &crate::Applicant) -> Result<(), InstanceError> {
+fn check_applicant_for_overflow(applicant: &ApplicantView<'_>) -> Result<(), InstanceError> {
     if applicant.best_tier == Some(0) {
         return Err(InstanceError::BadBestTier {
-            applicant: applicant.id.clone(),
+            applicant: applicant.id.to_string(),
             best_tier: 0,
         });
     }
     if let Some(home) = &applicant.home {
         if home.county.is_none() {
             return Err(InstanceError::HomeWithoutCounty {
-                applicant: applicant.id.clone(),
+                applicant: applicant.id.to_string(),
             });
         }
         match (home.lat, home.lon) {
             (Some(lat), Some(lon)) if !on_globe(lat, lon) => {
                 return Err(InstanceError::BadHomeLocation {
-                    applicant: applicant.id.clone(),
+                    applicant: applicant.id.to_string(),
                     lat,
                     lon,
                 });
             }
             (Some(_), None) | (None, Some(_)) => {
                 return Err(InstanceError::HalfHomeLocation {
-                    applicant: applicant.id.clone(),
+                    applicant: applicant.id.to_string(),
                 });
             }
             _ => {}
@@ -418,11 +420,11 @@ mod tests {
 
     #[test]
     fn ids_sort_in_byte_order_even_past_the_packed_head() {
-        let applicants: Vec<crate::Applicant> =
+        let applicants: Vec<ApplicantView<'_>> =
             ["A", "A\u{0}", "A\u{0}x", "abcdefghZ", "abcdefgh", "abcdefghA", "é", "z"]
                 .iter()
-                .map(|id| crate::Applicant {
-                    id: (*id).to_owned(),
+                .map(|id| ApplicantView {
+                    id: (*id).into(),
                     lottery: "0000000000000000".into(),
                     best_tier: None,
                     home: None,
@@ -431,9 +433,9 @@ mod tests {
                 .collect();
         let sorted: Vec<&str> = sort_by_id(&applicants)
             .iter()
-            .map(|&i| applicants[i as usize].id.as_str())
+            .map(|&i| &*applicants[i as usize].id)
             .collect();
-        let mut expected: Vec<&str> = applicants.iter().map(|a| a.id.as_str()).collect();
+        let mut expected: Vec<&str> = applicants.iter().map(|a| &*a.id).collect();
         expected.sort_unstable();
         assert_eq!(sorted, expected);
     }
