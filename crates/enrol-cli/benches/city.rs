@@ -75,7 +75,8 @@ fn main() {
         concurrency: env_or("CITY_CONCURRENCY", "16").parse().expect("CITY_CONCURRENCY"),
         label: env_or("CITY_LABEL", "after"),
         pg_url: env_or("CITY_PG_URL", "postgres://postgres@127.0.0.1:5432"),
-        enrol: std::env::var_os("CITY_ENROL_BIN").map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_enrol")), PathBuf::from),
+        enrol: std::env::var_os("CITY_ENROL_BIN")
+            .map_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_enrol")), PathBuf::from),
     };
     let root = workspace_root();
     let results = root.join(env_or("CITY_RESULTS", "docs/bench/city.jsonl"));
@@ -118,7 +119,15 @@ fn run(families: usize, backend: &str, knobs: &Knobs) -> Value {
     let city = work.join("city");
     let started = Instant::now();
     let status = Command::new(&knobs.enrol)
-        .args(["city", "generate", "--families", &families.to_string(), "--seed", "2027", "--out"])
+        .args([
+            "city",
+            "generate",
+            "--families",
+            &families.to_string(),
+            "--seed",
+            "2027",
+            "--out",
+        ])
         .arg(&city)
         .status()
         .expect("running enrol city generate");
@@ -144,7 +153,10 @@ fn run(families: usize, backend: &str, knobs: &Knobs) -> Value {
     );
     let ready = Instant::now();
     while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(ready.elapsed() < Duration::from_secs(600), "the simulator did not start");
+        assert!(
+            ready.elapsed() < Duration::from_secs(600),
+            "the simulator did not start"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 
@@ -190,10 +202,7 @@ fn run(families: usize, backend: &str, knobs: &Knobs) -> Value {
     );
 
     let sim_peak_mb = peak_rss_mb(sim.0.id());
-    let calls: Vec<(&str, usize)> = REGISTRIES
-        .iter()
-        .map(|r| (*r, access_log_len(&addr, r)))
-        .collect();
+    let calls: Vec<(&str, usize)> = REGISTRIES.iter().map(|r| (*r, access_log_len(&addr, r))).collect();
     drop(sim);
 
     let phases: Vec<Value> = std::fs::read_to_string(&phases_file)
@@ -254,7 +263,12 @@ fn chrono_free_date() -> String {
 fn peak_rss_mb(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line["VmHWM:".len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+    let kb: u64 = line["VmHWM:".len()..]
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse()
+        .ok()?;
     Some(kb / 1024)
 }
 
@@ -289,8 +303,11 @@ fn svg(records: &[Value]) -> String {
     use std::fmt::Write as _;
     let mut series: BTreeMap<String, Vec<(f64, f64, f64)>> = BTreeMap::new();
     for r in records {
-        let (Some(n), Some(t), Some(m)) = (r["families"].as_f64(), r["demo_s"].as_f64(), r["engine_peak_mb"].as_f64())
-        else {
+        let (Some(n), Some(t), Some(m)) = (
+            r["families"].as_f64(),
+            r["demo_s"].as_f64(),
+            r["engine_peak_mb"].as_f64(),
+        ) else {
             continue;
         };
         let name = format!(
@@ -308,7 +325,9 @@ fn svg(records: &[Value]) -> String {
     let max_n = series.values().flatten().map(|p| p.0).fold(1.0, f64::max);
     let max_t = series.values().flatten().map(|p| p.1).fold(1.0, f64::max);
     let max_m = series.values().flatten().map(|p| p.2).fold(0.5, f64::max);
-    let colours = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
+    let colours = [
+        "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+    ];
     let (w, h, pad) = (420.0, 260.0, 50.0);
     let mut out = String::new();
     let _ = writeln!(
@@ -327,7 +346,11 @@ fn svg(records: &[Value]) -> String {
         let x0 = panel as f64 * (w + 20.0);
         let px = |n: f64| x0 + pad + (n / max_n) * (w - pad - 10.0);
         let py = |y: f64| h - pad + 20.0 - (y / max_y) * (h - pad - 10.0);
-        let _ = writeln!(out, r#"<text x="{}" y="14" font-weight="bold">{title}</text>"#, x0 + pad);
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="14" font-weight="bold">{title}</text>"#,
+            x0 + pad
+        );
         let _ = writeln!(
             out,
             r##"<line x1="{a}" y1="{b}" x2="{c}" y2="{b}" stroke="#444"/><line x1="{a}" y1="{b}" x2="{a}" y2="20" stroke="#444"/>"##,
@@ -337,18 +360,38 @@ fn svg(records: &[Value]) -> String {
         );
         for i in 0..=4 {
             let y = max_y * f64::from(i) / 4.0;
-            let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="end">{y:.1}</text>"#, px(0.0) - 4.0, py(y) + 4.0);
+            let _ = writeln!(
+                out,
+                r#"<text x="{}" y="{}" text-anchor="end">{y:.1}</text>"#,
+                px(0.0) - 4.0,
+                py(y) + 4.0
+            );
             let n = max_n * f64::from(i) / 4.0;
-            let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="middle">{}k</text>"#, px(n), py(0.0) + 14.0, (n / 1000.0).round());
+            let _ = writeln!(
+                out,
+                r#"<text x="{}" y="{}" text-anchor="middle">{}k</text>"#,
+                px(n),
+                py(0.0) + 14.0,
+                (n / 1000.0).round()
+            );
         }
-        let _ = writeln!(out, r#"<text x="{}" y="{}" text-anchor="middle">families</text>"#, px(max_n / 2.0), py(0.0) + 28.0);
+        let _ = writeln!(
+            out,
+            r#"<text x="{}" y="{}" text-anchor="middle">families</text>"#,
+            px(max_n / 2.0),
+            py(0.0) + 28.0
+        );
         for (k, points) in series.values().enumerate() {
             let colour = colours[k % colours.len()];
             let path: Vec<String> = points
                 .iter()
                 .map(|p| format!("{:.1},{:.1}", px(p.0), py(if pick == 1 { p.1 } else { p.2 })))
                 .collect();
-            let _ = writeln!(out, r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#, path.join(" "));
+            let _ = writeln!(
+                out,
+                r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#,
+                path.join(" ")
+            );
             for xy in &path {
                 let (x, y) = xy.split_once(',').expect("x,y");
                 let _ = writeln!(out, r#"<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>"#);
@@ -358,7 +401,11 @@ fn svg(records: &[Value]) -> String {
     for (k, name) in series.keys().enumerate() {
         let y = h + 30.0 + 16.0 * k as f64;
         let colour = colours[k % colours.len()];
-        let _ = writeln!(out, r#"<rect x="{pad}" y="{}" width="12" height="4" fill="{colour}"/>"#, y - 4.0);
+        let _ = writeln!(
+            out,
+            r#"<rect x="{pad}" y="{}" width="12" height="4" fill="{colour}"/>"#,
+            y - 4.0
+        );
         let _ = writeln!(out, r#"<text x="{}" y="{y}">{name}</text>"#, pad + 18.0);
     }
     out.push_str("</svg>\n");

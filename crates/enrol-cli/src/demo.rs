@@ -5,14 +5,15 @@
 //! `--database-url` names one). Run again on the same database, the demo
 //! resumes the round where it stood: a killed demo loses nothing.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use enrol_evidence::{GatherOptions, RegistriesConfig, RegistryConfig};
-use enrol_orchestrator::{Orchestrator, RegistryEvidence, RoundError, RoundSeed, RoundState, VerifyOptions};
+use enrol_orchestrator::{
+    Orchestrator, OutputSummary, RegistryEvidence, RoundError, RoundSeed, RoundState, VerifyOptions,
+};
 use enrol_registry_sim::{Dataset, FaultPlan, SimConfig, Simulator};
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -223,10 +224,10 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         pause().await;
     }
 
-    let output = orchestrator.output(&round_id).await?;
-    output
-        .write_to(&args.out)
-        .with_context(|| format!("writing to {}", args.out.display()))?;
+    let summary = orchestrator
+        .write_output(&round_id, &args.out)
+        .await
+        .with_context(|| format!("writing the round output to {}", args.out.display()))?;
     phases.mark("output")?;
     let round = orchestrator.round(&round_id).await?;
     let schools = orchestrator.schools(&round_id).await?.unwrap_or_default();
@@ -246,13 +247,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         round_seed: round.round_seed.clone().unwrap_or_default(),
         school_names: schools.values().map(|s| (s.id.clone(), s.name.clone())).collect(),
     };
-    let report = enrol_report::ReportInput::from_strings(
-        &output.decisions_jsonl,
-        &output.assignments_csv,
-        &output.schools_csv,
-        facts,
-    )
-    .context("reading the round output for the report")?;
+    let report = enrol_report::ReportInput::from_output_dir(&args.out, facts)
+        .context("reading the round output for the report")?;
     std::fs::write(args.out.join("report.html"), enrol_report::render_html(&report)).context("writing report.html")?;
     phases.mark("report")?;
     enrol_report::write_xlsx(&report, args.out.join("assignments.xlsx")).context("writing assignments.xlsx")?;
@@ -263,7 +259,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     if let Some(sim) = sim {
         sim.shutdown().await.context("stopping the registries")?;
     }
-    print_summary(&round.id, &output.assignments_csv, &refused, &args.out);
+    print_summary(&round.id, &summary, &refused, &args.out);
     Ok(())
 }
 
@@ -319,21 +315,15 @@ async fn submit_all(api_url: &str, file: &Path) -> anyhow::Result<Vec<(usize, St
     Ok(refused)
 }
 
-fn print_summary(round_id: &str, assignments_csv: &str, refused: &[(usize, String)], out: &Path) {
-    let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
-    let mut by_route: BTreeMap<&str, usize> = BTreeMap::new();
-    for line in assignments_csv.lines().skip(1) {
-        let fields: Vec<&str> = line.split(',').collect();
-        *by_status.entry(fields.get(2).copied().unwrap_or("")).or_default() += 1;
-        *by_route.entry(fields.get(4).copied().unwrap_or("")).or_default() += 1;
-    }
+fn print_summary(round_id: &str, summary: &OutputSummary, refused: &[(usize, String)], out: &Path) {
+    let (by_status, by_route) = (&summary.by_status, &summary.by_route);
     println!("round {round_id}: published");
     println!(
         "  {:<28}{:>8}",
         "applications decided",
         by_status.values().sum::<usize>()
     );
-    for (status, n) in &by_status {
+    for (status, n) in by_status {
         println!("    {status:<26}{n:>8}");
     }
     println!("  {:<28}{:>8}", "seats", "");

@@ -22,9 +22,9 @@ pub struct Phases {
 impl Phases {
     pub fn new(path: Option<&Path>) -> anyhow::Result<Phases> {
         let file = match path {
-            Some(path) => {
-                Some(std::fs::File::create(path).with_context(|| format!("creating the phase report {}", path.display()))?)
-            }
+            Some(path) => Some(
+                std::fs::File::create(path).with_context(|| format!("creating the phase report {}", path.display()))?,
+            ),
             None => None,
         };
         if file.is_some() {

@@ -1,18 +1,21 @@
 //! From a round's decisions to the allocation instance of formats.md, and the
 //! allocation step of the round.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 use enrol_allocation::{Applicant, Choice, Home, Instance, Location, Mechanism, School};
 use enrol_domain::{Evaluation, SchoolCatalogue, SchoolKind, Stage, Status};
 use enrol_store::sea_orm::ActiveValue::Set;
-use enrol_store::sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter};
-use enrol_store::{application, assignment, insert_chunked};
+use enrol_store::sea_orm::sea_query::Expr;
+use enrol_store::sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use enrol_store::{application, assignment, decision, insert_chunked};
 
 use crate::error::{RoundError, corrupt};
 use crate::round::{Orchestrator, RoundInfo, RoundState, expect_state, now, set_state, sha256_hex};
 use crate::submit::ApplicationState;
-use crate::verify::{current_decisions, parse_evaluation, round_schools};
+use crate::verify::round_schools;
 
 /// The allocation instance of a round: every school of the round's stage with
 /// its seats for the entry year, and every eligible child with its lottery
@@ -23,7 +26,22 @@ pub fn build_instance(
     entry_year: i32,
     eligible: &BTreeMap<String, Evaluation>,
 ) -> Instance {
-    let schools = round_schools(schools, stage)
+    let schools = instance_schools(schools, stage, entry_year);
+    let applicants = eligible
+        .iter()
+        .map(|(id, evaluation)| applicant_of(id, evaluation))
+        .collect();
+    Instance {
+        mechanism: Mechanism::DeferredAcceptance,
+        overflow: true,
+        schools,
+        applicants,
+    }
+}
+
+/// The schools of the round's stage, as the instance lists them.
+fn instance_schools(schools: &SchoolCatalogue, stage: Stage, entry_year: i32) -> Vec<School> {
+    round_schools(schools, stage)
         .map(|s| School {
             id: s.id.to_string(),
             capacity: s.capacity_in(entry_year),
@@ -34,38 +52,43 @@ pub fn build_instance(
                 lon: s.location.lon,
             }),
         })
-        .collect();
-    let applicants = eligible
-        .iter()
-        .map(|(id, evaluation)| {
-            let decision = &evaluation.decision;
-            Applicant {
-                id: id.clone(),
-                lottery: decision.lottery.map(|l| l.to_string()).unwrap_or_default(),
-                best_tier: evaluation.best_tier,
-                home: evaluation.home.as_ref().map(|h| Home {
-                    county: Some(h.county.to_string()),
-                    lat: h.location.map(|l| l.lat),
-                    lon: h.location.map(|l| l.lon),
-                }),
-                choices: decision
-                    .schools
-                    .iter()
-                    .map(|s| Choice {
-                        school: s.school_id.to_string(),
-                        key: s.key.clone(),
-                    })
-                    .collect(),
-            }
-        })
-        .collect();
-    Instance {
-        mechanism: Mechanism::DeferredAcceptance,
-        overflow: true,
-        schools,
-        applicants,
+        .collect()
+}
+
+/// One eligible child as the instance lists it.
+fn applicant_of(id: &str, evaluation: &Evaluation) -> Applicant {
+    let decision = &evaluation.decision;
+    Applicant {
+        id: id.to_owned(),
+        lottery: decision.lottery.map(|l| l.to_string()).unwrap_or_default(),
+        best_tier: evaluation.best_tier,
+        home: evaluation.home.as_ref().map(|h| Home {
+            county: Some(h.county.to_string()),
+            lat: h.location.map(|l| l.lat),
+            lon: h.location.map(|l| l.lon),
+        }),
+        choices: decision
+            .schools
+            .iter()
+            .map(|s| Choice {
+                school: s.school_id.to_string(),
+                key: s.key.clone(),
+            })
+            .collect(),
     }
 }
+
+/// What the assignment rows need of an application that takes part, kept
+/// while the decisions are paged through instead of the whole evaluation.
+struct Seating {
+    id: String,
+    /// Preferences in order, each with the priority held there and the unit a
+    /// seat there uses; empty unless eligible.
+    preferences: Vec<(String, Option<String>, Option<String>)>,
+}
+
+/// Decisions read from the database at once during allocation.
+const PAGE: u64 = 500;
 
 /// What the round manager enters at allocation of a live round.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,64 +147,134 @@ impl Orchestrator {
         )
         .map_err(|e| corrupt("school catalogue", e))?;
 
-        // Applications that take part: decided by the rules, or accepted by an officer.
-        let apps = application::Entity::find()
+        // Applications that take part: decided by the rules, or accepted by an
+        // officer. Their current decisions are paged through in ascending id;
+        // only what the instance and the seats need is kept of each.
+        let taking_part = [ApplicationState::Decided.as_str(), ApplicationState::Accepted.as_str()];
+        let expected = application::Entity::find()
             .filter(application::Column::RoundId.eq(round_id))
-            .filter(
-                application::Column::State
-                    .is_in([ApplicationState::Decided.as_str(), ApplicationState::Accepted.as_str()]),
-            )
-            .all(&tx)
+            .filter(application::Column::State.is_in(taking_part))
+            .count(&tx)
             .await?;
-        let decisions = current_decisions(&tx, round_id).await?;
-        let mut evaluations = BTreeMap::new();
-        for app in &apps {
-            let row = decisions
-                .get(&app.id)
-                .ok_or_else(|| corrupt("decision", format!("application {} has none", app.id)))?;
-            let mut evaluation = parse_evaluation(row)?;
-            if evaluation.decision.status == Status::Eligible {
-                evaluation.decision.lottery =
-                    Some(enrol_rules::lottery_number(&round_seed, &evaluation.decision.child_id));
-                // The lottery number becomes part of the decision, in this transaction.
-                let mut active = row.clone().into_active_model();
-                active.decision = Set(serde_json::to_string(&evaluation.decision).expect("serialisable"));
-                active.evaluation = Set(serde_json::to_string(&evaluation).expect("serialisable"));
-                active.update(&tx).await?;
+        let mut seating: Vec<Seating> = Vec::new();
+        let mut applicants: Vec<Applicant> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let query = decision::Entity::find()
+                .select_only()
+                .column(decision::Column::Id)
+                .column(decision::Column::CurrentFor)
+                .column(decision::Column::Evaluation)
+                .filter(decision::Column::RoundId.eq(round_id));
+            let query = match &after {
+                Some(last) => query.filter(decision::Column::CurrentFor.gt(last.as_str())),
+                None => query.filter(decision::Column::CurrentFor.is_not_null()),
+            };
+            let page: Vec<(i64, String, String)> = query
+                .order_by_asc(decision::Column::CurrentFor)
+                .limit(PAGE)
+                .into_tuple()
+                .all(&tx)
+                .await?;
+            let (Some(first), Some(last)) = (page.first(), page.last()) else {
+                break;
+            };
+            let in_page: HashSet<String> = application::Entity::find()
+                .select_only()
+                .column(application::Column::Id)
+                .filter(application::Column::RoundId.eq(round_id))
+                .filter(application::Column::State.is_in(taking_part))
+                .filter(application::Column::Id.between(first.1.as_str(), last.1.as_str()))
+                .into_tuple()
+                .all(&tx)
+                .await?
+                .into_iter()
+                .collect();
+            for (decision_id, id, evaluation_json) in &page {
+                if after.as_deref().is_some_and(|previous| previous >= id.as_str()) {
+                    return Err(corrupt(
+                        "decision order",
+                        format!("the database returned {id} out of order"),
+                    ));
+                }
+                after = Some(id.clone());
+                if !in_page.contains(id) {
+                    continue;
+                }
+                let mut evaluation: Evaluation =
+                    serde_json::from_str(evaluation_json).map_err(|e| corrupt(&format!("decision of {id}"), e))?;
+                let mut preferences = Vec::new();
+                if evaluation.decision.status == Status::Eligible {
+                    evaluation.decision.lottery =
+                        Some(enrol_rules::lottery_number(&round_seed, &evaluation.decision.child_id));
+                    // The lottery number becomes part of the decision, in this transaction.
+                    decision::Entity::update_many()
+                        .col_expr(
+                            decision::Column::Decision,
+                            Expr::value(serde_json::to_string(&evaluation.decision).expect("serialisable")),
+                        )
+                        .col_expr(
+                            decision::Column::Evaluation,
+                            Expr::value(serde_json::to_string(&evaluation).expect("serialisable")),
+                        )
+                        .filter(decision::Column::Id.eq(*decision_id))
+                        .exec(&tx)
+                        .await?;
+                    applicants.push(applicant_of(id, &evaluation));
+                    let decision = &evaluation.decision;
+                    preferences = decision
+                        .preferences
+                        .iter()
+                        .map(|school| {
+                            let priority = decision.schools.iter().find(|s| &s.school_id == school);
+                            (
+                                school.to_string(),
+                                priority.map(|p| p.priority.clone()),
+                                evaluation.seat_units.get(school).map(|u| u.to_string()),
+                            )
+                        })
+                        .collect();
+                }
+                seating.push(Seating {
+                    id: id.clone(),
+                    preferences,
+                });
             }
-            evaluations.insert(app.id.clone(), evaluation);
+            if page.len() < PAGE as usize {
+                break;
+            }
         }
-        let eligible: BTreeMap<String, Evaluation> = evaluations
-            .iter()
-            .filter(|(_, e)| e.decision.status == Status::Eligible)
-            .map(|(id, e)| (id.clone(), e.clone()))
-            .collect();
-        let instance = build_instance(&schools, policy.stage(), policy.entry_year(), &eligible);
+        if seating.len() as u64 != expected {
+            return Err(corrupt(
+                "decision",
+                format!(
+                    "{expected} applications take part, but {} have a current decision",
+                    seating.len()
+                ),
+            ));
+        }
+        let instance = Instance {
+            mechanism: Mechanism::DeferredAcceptance,
+            overflow: true,
+            schools: instance_schools(&schools, policy.stage(), policy.entry_year()),
+            applicants,
+        };
         let allocation = enrol_allocation::allocate(&instance)?;
         let overflow: std::collections::BTreeSet<&String> = allocation.overflow.iter().collect();
 
         let at = now();
-        let mut rows = Vec::with_capacity(evaluations.len());
-        for (id, evaluation) in &evaluations {
+        let mut rows = Vec::with_capacity(seating.len());
+        for Seating { id, preferences } in &seating {
             let seat = allocation.assignments.get(id).cloned().flatten();
             let (route, choice_rank, priority, unit_no) = match &seat {
                 None => ("none", None, None, None),
                 Some(_) if overflow.contains(id) => ("overflow", None, Some("none".to_owned()), None),
                 Some(school) => {
-                    let decision = &evaluation.decision;
-                    let rank = decision.preferences.iter().position(|p| p.as_str() == school);
-                    let priority = decision.schools.iter().find(|s| s.school_id.as_str() == school);
-                    let unit = evaluation
-                        .seat_units
-                        .iter()
-                        .find(|(s, _)| s.as_str() == school)
-                        .map(|(_, u)| u.to_string());
-                    (
-                        "choice",
-                        rank.map(|r| r as i32 + 1),
-                        priority.map(|p| p.priority.clone()),
-                        unit,
-                    )
+                    let rank = preferences.iter().position(|(p, _, _)| p == school);
+                    let (priority, unit) = rank
+                        .map(|r| (preferences[r].1.clone(), preferences[r].2.clone()))
+                        .unwrap_or_default();
+                    ("choice", rank.map(|r| r as i32 + 1), priority, unit)
                 }
             };
             rows.push(assignment::ActiveModel {
@@ -195,6 +288,7 @@ impl Orchestrator {
                 assigned_at: Set(at),
             });
         }
+        drop(seating);
         insert_chunked(&tx, rows).await?;
 
         let instance_json = serde_json::to_string_pretty(&instance).expect("serialisable") + "\n";

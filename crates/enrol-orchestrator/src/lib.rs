@@ -22,7 +22,7 @@ mod verify;
 
 pub use error::RoundError;
 pub use instance::{SeedReveal, build_instance};
-pub use output::{RoundOutput, csv_field};
+pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
 pub use registry_source::RegistryEvidence;
 pub use review::ReviewResolution;
 pub use round::{Orchestrator, RoundInfo, RoundSeed, RoundState};

@@ -1,18 +1,29 @@
 //! The round output of formats.md: `decisions.jsonl`, `assignments.csv`,
 //! `schools.csv`, plus the allocation instance. UTF-8, LF, sorted.
+//!
+//! The files are streamed from the database in ascending application id, a
+//! page of rows at a time ([`Orchestrator::write_output`]), so a whole city's
+//! output is written in memory bounded by the page, not by the round. The
+//! seats per school are counted by the database (`GROUP BY`).
 
-use std::collections::BTreeMap;
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
 
-use enrol_domain::{Decision, SchoolKind};
-use enrol_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use enrol_store::{application, assignment};
+use enrol_domain::{NationalId, SchoolKind, Status};
+use enrol_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use enrol_store::{application, assignment, decision, round};
 
 use crate::error::{RoundError, corrupt};
-use crate::round::{Orchestrator, RoundState, load_round};
-use crate::verify::{current_decisions, round_schools};
+use crate::round::{Orchestrator, RoundState};
+use crate::verify::round_schools;
 
-/// The files a round publishes, as bytes ready to write.
+/// Rows read from the database at once while streaming the output.
+const PAGE: u64 = 1_000;
+
+/// The files a round publishes, as bytes ready to write (for callers that
+/// want them in memory: the API's exports, tests). [`Orchestrator::write_output`]
+/// writes the same bytes to files without holding them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoundOutput {
     pub decisions_jsonl: String,
@@ -33,6 +44,24 @@ impl RoundOutput {
     }
 }
 
+/// What the written output holds, counted on the way (for a summary).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OutputSummary {
+    /// Lines of `assignments.csv` by `status`.
+    pub by_status: BTreeMap<String, usize>,
+    /// Lines of `assignments.csv` by `route`.
+    pub by_route: BTreeMap<String, usize>,
+}
+
+/// Why the round output could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error(transparent)]
+    Round(#[from] RoundError),
+    #[error("cannot write {}: {source}", path.display())]
+    Write { path: PathBuf, source: io::Error },
+}
+
 /// One CSV field per RFC 4180: quoted only when it must be.
 pub fn csv_field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
@@ -48,86 +77,152 @@ fn csv_line(fields: &[&str]) -> String {
     line
 }
 
+/// The four files being written, each with the name errors give it.
+struct Sinks<'w> {
+    decisions: (&'w mut (dyn Write + Send), PathBuf),
+    assignments: (&'w mut (dyn Write + Send), PathBuf),
+    schools: (&'w mut (dyn Write + Send), PathBuf),
+    instance: (&'w mut (dyn Write + Send), PathBuf),
+}
+
+fn put(sink: &mut (&mut (dyn Write + Send), PathBuf), bytes: &[u8]) -> Result<(), OutputError> {
+    sink.0.write_all(bytes).map_err(|source| OutputError::Write {
+        path: sink.1.clone(),
+        source,
+    })
+}
+
+/// The part of a stored decision `assignments.csv` needs.
+#[derive(serde::Deserialize)]
+struct DecisionHead {
+    child_id: NationalId,
+    status: Status,
+}
+
 impl Orchestrator {
-    /// The round output, once the round is allocated.
+    /// The round output in memory, once the round is allocated.
     pub async fn output(&self, round_id: &str) -> Result<RoundOutput, RoundError> {
+        let (mut d, mut a, mut s, mut i) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let sinks = Sinks {
+            decisions: (&mut d, PathBuf::from("decisions.jsonl")),
+            assignments: (&mut a, PathBuf::from("assignments.csv")),
+            schools: (&mut s, PathBuf::from("schools.csv")),
+            instance: (&mut i, PathBuf::from("instance.json")),
+        };
+        match self.stream_output(round_id, sinks).await {
+            Ok(_) => {}
+            Err(OutputError::Round(err)) => return Err(err),
+            Err(OutputError::Write { path, source }) => {
+                unreachable!("writing {} into memory failed: {source}", path.display())
+            }
+        }
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|e| corrupt("round output", e));
+        Ok(RoundOutput {
+            decisions_jsonl: text(d)?,
+            assignments_csv: text(a)?,
+            schools_csv: text(s)?,
+            instance_json: text(i)?,
+        })
+    }
+
+    /// Writes `decisions.jsonl`, `assignments.csv`, `schools.csv` and
+    /// `instance.json` into `dir` (created if need be), streamed from the
+    /// database: the same bytes as [`Orchestrator::output`], in memory bounded
+    /// by a page of rows (and the stored instance, written as one piece).
+    pub async fn write_output(&self, round_id: &str, dir: &Path) -> Result<OutputSummary, OutputError> {
+        let fail = |path: &Path| {
+            let path = path.to_owned();
+            move |source| OutputError::Write { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(fail(dir))?;
+        let open = |name: &str| {
+            let path = dir.join(name);
+            std::fs::File::create(&path)
+                .map(|f| (io::BufWriter::with_capacity(1 << 20, f), path.clone()))
+                .map_err(fail(&path))
+        };
+        let (mut d, mut a, mut s, mut i) = (
+            open("decisions.jsonl")?,
+            open("assignments.csv")?,
+            open("schools.csv")?,
+            open("instance.json")?,
+        );
+        let sinks = Sinks {
+            decisions: (&mut d.0, d.1.clone()),
+            assignments: (&mut a.0, a.1.clone()),
+            schools: (&mut s.0, s.1.clone()),
+            instance: (&mut i.0, i.1.clone()),
+        };
+        let summary = self.stream_output(round_id, sinks).await?;
+        for (mut writer, path) in [d, a, s, i] {
+            writer.flush().map_err(fail(&path))?;
+        }
+        Ok(summary)
+    }
+
+    async fn stream_output(&self, round_id: &str, mut sinks: Sinks<'_>) -> Result<OutputSummary, OutputError> {
         let conn = self.store.connection();
-        let round = load_round(conn, round_id).await?;
-        let state: RoundState = round.state.parse()?;
-        if state < RoundState::Allocated {
+        let (state, policy_toml, schools_json): (String, String, Option<String>) = round::Entity::find_by_id(round_id)
+            .select_only()
+            .column(round::Column::State)
+            .column(round::Column::PolicyToml)
+            .column(round::Column::SchoolsJson)
+            .into_tuple()
+            .one(conn)
+            .await
+            .map_err(RoundError::from)?
+            .ok_or_else(|| RoundError::UnknownRound(round_id.to_owned()))?;
+        let parsed: RoundState = state.parse()?;
+        if parsed < RoundState::Allocated {
             return Err(RoundError::WrongState {
-                round: round.id,
-                state: round.state,
+                round: round_id.to_owned(),
+                state,
                 expected: "allocated or published",
-            });
+            }
+            .into());
         }
-        let policy = enrol_rules::Policy::from_toml_str(&round.policy_toml)?;
-        let schools: enrol_domain::SchoolCatalogue =
-            serde_json::from_str(round.schools_json.as_deref().unwrap_or("{}"))
-                .map_err(|e| corrupt("school catalogue", e))?;
-        let withdrawn: std::collections::BTreeSet<String> = application::Entity::find()
-            .filter(application::Column::RoundId.eq(round_id))
-            .filter(application::Column::State.eq("withdrawn"))
-            .all(conn)
-            .await?
-            .into_iter()
-            .map(|a| a.id)
-            .collect();
-        let decisions = current_decisions(conn, round_id).await?;
-        let seats: BTreeMap<String, assignment::Model> = assignment::Entity::find()
+        let policy = enrol_rules::Policy::from_toml_str(&policy_toml).map_err(RoundError::from)?;
+        let schools: enrol_domain::SchoolCatalogue = serde_json::from_str(schools_json.as_deref().unwrap_or("{}"))
+            .map_err(|e| corrupt("school catalogue", e))?;
+
+        let summary = self.stream_rows(round_id, &mut sinks).await?;
+
+        // schools.csv: the database counts the seats per school, route and priority.
+        let groups: Vec<(Option<String>, String, Option<String>, i64)> = assignment::Entity::find()
+            .select_only()
+            .column(assignment::Column::SchoolId)
+            .column(assignment::Column::Route)
+            .column(assignment::Column::Priority)
+            .column_as(assignment::Column::ApplicationId.count(), "seats")
             .filter(assignment::Column::RoundId.eq(round_id))
+            .filter(assignment::Column::SchoolId.is_not_null())
+            .group_by(assignment::Column::SchoolId)
+            .group_by(assignment::Column::Route)
+            .group_by(assignment::Column::Priority)
+            .into_tuple()
             .all(conn)
-            .await?
-            .into_iter()
-            .map(|a| (a.application_id.clone(), a))
-            .collect();
-
-        let mut decisions_jsonl = String::new();
-        let mut assignments_csv = csv_line(&[
-            "application_id",
-            "child_id",
-            "status",
-            "school_id",
-            "route",
-            "choice_rank",
-            "priority",
-            "unit_no",
-        ]);
-        for (id, row) in decisions.iter().filter(|(id, _)| !withdrawn.contains(*id)) {
-            let decision: Decision = serde_json::from_str(&row.decision).map_err(|e| corrupt("decision", e))?;
-            decisions_jsonl.push_str(&row.decision);
-            decisions_jsonl.push('\n');
-            let seat = seats.get(id);
-            let rank = seat
-                .and_then(|s| s.choice_rank)
-                .map(|r| r.to_string())
-                .unwrap_or_default();
-            assignments_csv.push_str(&csv_line(&[
-                id,
-                decision.child_id.as_str(),
-                decision.status.as_str(),
-                seat.and_then(|s| s.school_id.as_deref()).unwrap_or(""),
-                seat.map(|s| s.route.as_str()).unwrap_or("none"),
-                &rank,
-                seat.and_then(|s| s.priority.as_deref()).unwrap_or(""),
-                seat.and_then(|s| s.unit_no.as_deref()).unwrap_or(""),
-            ]));
+            .await
+            .map_err(RoundError::from)?;
+        let mut by_school: HashMap<String, Vec<(String, Option<String>, usize)>> = HashMap::new();
+        for (school, route, priority, seats) in groups {
+            let seats = usize::try_from(seats).map_err(|e| corrupt("seat count", e))?;
+            by_school
+                .entry(school.unwrap_or_default())
+                .or_default()
+                .push((route, priority, seats));
         }
-
         let tiers = policy.tier_names();
         let mut header = vec!["school_id", "kind", "capacity", "assigned"];
         header.extend(tiers.iter().copied());
         header.extend(["lottery", "overflow"]);
-        let mut schools_csv = csv_line(&header);
+        put(&mut sinks.schools, csv_line(&header).as_bytes())?;
         for school in round_schools(&schools, policy.stage()) {
-            let here: Vec<&assignment::Model> = seats
-                .values()
-                .filter(|s| s.school_id.as_deref() == Some(school.id.as_str()))
-                .collect();
-            let by = |route: &str, priority: &str| {
+            let here = by_school.get(school.id.as_str()).map(Vec::as_slice).unwrap_or_default();
+            let count = |keep: &dyn Fn(&str, Option<&str>) -> bool| {
                 here.iter()
-                    .filter(|s| s.route == route && s.priority.as_deref() == Some(priority))
-                    .count()
+                    .filter(|(route, priority, _)| keep(route, priority.as_deref()))
+                    .map(|(_, _, n)| n)
+                    .sum::<usize>()
                     .to_string()
             };
             let mut fields = vec![
@@ -137,20 +232,143 @@ impl Orchestrator {
                     SchoolKind::Private => "private".to_owned(),
                 },
                 school.capacity_in(policy.entry_year()).to_string(),
-                here.len().to_string(),
+                count(&|_, _| true),
             ];
-            fields.extend(tiers.iter().map(|t| by("choice", t)));
-            fields.push(by("choice", enrol_domain::LOTTERY_PRIORITY));
-            fields.push(here.iter().filter(|s| s.route == "overflow").count().to_string());
+            fields.extend(
+                tiers
+                    .iter()
+                    .map(|t| count(&|route, priority| route == "choice" && priority == Some(*t))),
+            );
+            fields.push(count(&|route, priority| {
+                route == "choice" && priority == Some(enrol_domain::LOTTERY_PRIORITY)
+            }));
+            fields.push(count(&|route, _| route == "overflow"));
             let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
-            schools_csv.push_str(&csv_line(&refs));
+            put(&mut sinks.schools, csv_line(&refs).as_bytes())?;
         }
-        Ok(RoundOutput {
-            decisions_jsonl,
-            assignments_csv,
-            schools_csv,
-            instance_json: round.instance_json.unwrap_or_default(),
-        })
+
+        // instance.json: stored whole at allocation; read only now, and let go once written.
+        let instance: Option<Option<String>> = round::Entity::find_by_id(round_id)
+            .select_only()
+            .column(round::Column::InstanceJson)
+            .into_tuple()
+            .one(conn)
+            .await
+            .map_err(RoundError::from)?;
+        put(&mut sinks.instance, instance.flatten().unwrap_or_default().as_bytes())?;
+        Ok(summary)
+    }
+
+    /// `decisions.jsonl` and `assignments.csv`: every live application's
+    /// current decision with its seat, in ascending application id, a page at
+    /// a time (keyset pagination on the unique `current_for`).
+    async fn stream_rows(&self, round_id: &str, sinks: &mut Sinks<'_>) -> Result<OutputSummary, OutputError> {
+        let conn = self.store.connection();
+        put(
+            &mut sinks.assignments,
+            csv_line(&[
+                "application_id",
+                "child_id",
+                "status",
+                "school_id",
+                "route",
+                "choice_rank",
+                "priority",
+                "unit_no",
+            ])
+            .as_bytes(),
+        )?;
+        let mut summary = OutputSummary::default();
+        let mut after: Option<String> = None;
+        loop {
+            let query = decision::Entity::find()
+                .select_only()
+                .column(decision::Column::CurrentFor)
+                .column(decision::Column::Decision)
+                .filter(decision::Column::RoundId.eq(round_id));
+            let query = match &after {
+                Some(last) => query.filter(decision::Column::CurrentFor.gt(last.as_str())),
+                None => query.filter(decision::Column::CurrentFor.is_not_null()),
+            };
+            let page: Vec<(String, String)> = query
+                .order_by_asc(decision::Column::CurrentFor)
+                .limit(PAGE)
+                .into_tuple()
+                .all(conn)
+                .await
+                .map_err(RoundError::from)?;
+            let (Some(first), Some(last)) = (page.first(), page.last()) else {
+                break;
+            };
+            let (first, last) = (first.0.clone(), last.0.clone());
+            let withdrawn: HashSet<String> = application::Entity::find()
+                .select_only()
+                .column(application::Column::Id)
+                .filter(application::Column::RoundId.eq(round_id))
+                .filter(application::Column::State.eq("withdrawn"))
+                .filter(application::Column::Id.between(first.as_str(), last.as_str()))
+                .into_tuple()
+                .all(conn)
+                .await
+                .map_err(RoundError::from)?
+                .into_iter()
+                .collect();
+            let seats: HashMap<String, assignment::Model> = assignment::Entity::find()
+                .filter(assignment::Column::RoundId.eq(round_id))
+                .filter(assignment::Column::ApplicationId.between(first.as_str(), last.as_str()))
+                .all(conn)
+                .await
+                .map_err(RoundError::from)?
+                .into_iter()
+                .map(|a| (a.application_id.clone(), a))
+                .collect();
+            for (id, decision_json) in &page {
+                // The files promise byte order of ids; a database collation must not reorder them.
+                if after.as_deref().is_some_and(|previous| previous >= id.as_str()) {
+                    return Err(corrupt(
+                        "decision order",
+                        format!(
+                            "the database returned {id} after {}",
+                            after.as_deref().unwrap_or_default()
+                        ),
+                    )
+                    .into());
+                }
+                after = Some(id.clone());
+                if withdrawn.contains(id) {
+                    continue;
+                }
+                let head: DecisionHead = serde_json::from_str(decision_json).map_err(|e| corrupt("decision", e))?;
+                put(&mut sinks.decisions, decision_json.as_bytes())?;
+                put(&mut sinks.decisions, b"\n")?;
+                let seat = seats.get(id);
+                let rank = seat
+                    .and_then(|s| s.choice_rank)
+                    .map(|r| r.to_string())
+                    .unwrap_or_default();
+                let route = seat.map(|s| s.route.as_str()).unwrap_or("none");
+                put(
+                    &mut sinks.assignments,
+                    csv_line(&[
+                        id,
+                        head.child_id.as_str(),
+                        head.status.as_str(),
+                        seat.and_then(|s| s.school_id.as_deref()).unwrap_or(""),
+                        route,
+                        &rank,
+                        seat.and_then(|s| s.priority.as_deref()).unwrap_or(""),
+                        seat.and_then(|s| s.unit_no.as_deref()).unwrap_or(""),
+                    ])
+                    .as_bytes(),
+                )?;
+                *summary.by_status.entry(head.status.as_str().to_owned()).or_default() += 1;
+                *summary.by_route.entry(route.to_owned()).or_default() += 1;
+            }
+            if page.len() < PAGE as usize {
+                break;
+            }
+        }
+        Ok(summary)
     }
 }
 

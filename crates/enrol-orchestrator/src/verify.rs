@@ -8,7 +8,7 @@ use enrol_domain::{Application, Evaluation, EvidenceBundle, SchoolCatalogue, Sta
 use enrol_rules::Policy;
 use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
 use enrol_store::sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
 };
 use enrol_store::{application, decision, evidence_snapshot};
 use futures::StreamExt;
@@ -206,23 +206,38 @@ impl Orchestrator {
     pub async fn counts(&self, round_id: &str) -> Result<VerifyReport, RoundError> {
         let conn = self.store.connection();
         load_round(conn, round_id).await?;
-        let apps = application::Entity::find()
+        // Only ids, states and statuses: a whole city's rows, not their JSON.
+        let apps: Vec<(String, String)> = application::Entity::find()
+            .select_only()
+            .column(application::Column::Id)
+            .column(application::Column::State)
             .filter(application::Column::RoundId.eq(round_id))
+            .into_tuple()
             .all(conn)
             .await?;
-        let decisions = current_decisions(conn, round_id).await?;
+        let decisions: std::collections::HashMap<String, String> = decision::Entity::find()
+            .select_only()
+            .column(decision::Column::ApplicationId)
+            .column(decision::Column::Status)
+            .filter(decision::Column::RoundId.eq(round_id))
+            .filter(decision::Column::CurrentFor.is_not_null())
+            .into_tuple()
+            .all(conn)
+            .await?
+            .into_iter()
+            .collect();
         let mut report = VerifyReport::default();
-        for app in apps {
-            match app.state.parse::<ApplicationState>()? {
+        for (id, state) in apps {
+            match state.parse::<ApplicationState>()? {
                 ApplicationState::Submitted | ApplicationState::Pending => report.pending += 1,
                 ApplicationState::Decided
                 | ApplicationState::Accepted
                 | ApplicationState::Placed
-                | ApplicationState::Unplaced => match decisions.get(&app.id).map(|d| d.status.as_str()) {
+                | ApplicationState::Unplaced => match decisions.get(&id).map(String::as_str) {
                     Some("eligible") => report.eligible += 1,
                     Some("review") => report.review += 1,
                     Some("ineligible") => report.ineligible += 1,
-                    _ => return Err(corrupt("decision", format!("application {} has none", app.id))),
+                    _ => return Err(corrupt("decision", format!("application {id} has none"))),
                 },
                 ApplicationState::Withdrawn | ApplicationState::Excluded | ApplicationState::Rejected => {}
             }
@@ -381,21 +396,6 @@ pub(crate) async fn store_decision<C: ConnectionTrait>(
     }
     .insert(conn)
     .await?)
-}
-
-/// The current decision of every application of a round, by application id.
-pub(crate) async fn current_decisions<C: ConnectionTrait>(
-    conn: &C,
-    round_id: &str,
-) -> Result<std::collections::BTreeMap<String, decision::Model>, RoundError> {
-    Ok(decision::Entity::find()
-        .filter(decision::Column::RoundId.eq(round_id))
-        .filter(decision::Column::CurrentFor.is_not_null())
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|d| (d.application_id.clone(), d))
-        .collect())
 }
 
 pub(crate) fn parse_evaluation(row: &decision::Model) -> Result<Evaluation, RoundError> {
