@@ -55,6 +55,20 @@ pub fn acceptable_request_id(value: &HeaderValue) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'))
 }
 
+/// The `{round}` of a request's path, when its route has one and it looks
+/// like a round id (a round id is not personal data; nothing else of the path
+/// is logged).
+fn round_of(template: &str, path: &str) -> Option<String> {
+    let at = template.split('/').position(|segment| segment == "{round}")?;
+    let value = path.split('/').nth(at)?;
+    let plain = !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID_LEN
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    plain.then(|| value.to_owned())
+}
+
 /// Outermost layer: drops an unacceptable `X-Request-Id`, so that the
 /// request-id layer inside generates one instead.
 pub(crate) async fn screen_request_id(mut request: Request, next: Next) -> Response {
@@ -78,6 +92,7 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let round = round_of(&route, request.uri().path());
     let request_id: Arc<str> = request
         .extensions()
         .get::<RequestId>()
@@ -90,16 +105,30 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
         .await;
     let latency = started.elapsed();
     let status = response.status().as_u16();
-    let actor = response.extensions().get::<Actor>().map(Actor::label);
+    let actor = response.extensions().get::<Actor>();
+    let actor_label = actor.map(Actor::label);
     tracing::info!(
         method = %method,
         route = %route,
         status,
         latency_ms = latency.as_secs_f64() * 1000.0,
         request_id = %request_id,
-        actor = actor.as_deref().unwrap_or("-"),
+        actor = actor_label.as_deref().unwrap_or("-"),
+        round = round.as_deref().unwrap_or("-"),
         "request"
     );
+    // An officer's action (anything but a read) that went through: its own
+    // line, with the round and the officer, for whoever follows a round.
+    if matches!(actor, Some(Actor::Officer(_))) && method != axum::http::Method::GET && response.status().is_success() {
+        tracing::info!(
+            action = %route,
+            round = round.as_deref().unwrap_or("-"),
+            actor = actor_label.as_deref().unwrap_or("-"),
+            status,
+            request_id = %request_id,
+            "officer action"
+        );
+    }
     let status = status.to_string();
     let labels = [
         ("method", method.as_str().to_owned()),
@@ -114,6 +143,19 @@ pub(crate) async fn log_request(request: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_round_of_a_path_is_taken() {
+        assert_eq!(
+            round_of("/v1/rounds/{round}/close", "/v1/rounds/2027-primary/close").as_deref(),
+            Some("2027-primary")
+        );
+        assert_eq!(
+            round_of("/v1/applications/{application_id}", "/v1/applications/x"),
+            None
+        );
+        assert_eq!(round_of("/v1/rounds/{round}", "/v1/rounds/a%20b"), None);
+    }
 
     #[test]
     fn request_ids_are_screened() {

@@ -138,6 +138,14 @@ impl AppState {
                 run.finished_at = Some(Utc::now());
                 match outcome {
                     Ok(report) => {
+                        tracing::info!(
+                            round = %round_id,
+                            actor = %run.started_by,
+                            verified = report.verified,
+                            pending = report.pending,
+                            review = report.review,
+                            "verification finished"
+                        );
                         run.state = JobState::Finished;
                         run.verified = Some(report.verified);
                     }

@@ -269,6 +269,28 @@ api_key = "dev-key"
     assert_eq!(line["fields"]["status"], 202, "{line}");
     assert_eq!(line["fields"]["actor"], "officer:wang.fang", "{line}");
     assert!(line["fields"]["latency_ms"].as_f64().is_some(), "{line}");
+    assert_eq!(line["fields"]["round"], round_id.as_str(), "{line}");
+    // Officer actions and round transitions, with the round and the actor.
+    let action = |route: &str| {
+        lines
+            .iter()
+            .find(|l| l["fields"]["message"] == "officer action" && l["fields"]["action"] == route)
+    };
+    for route in ["/v1/rounds", "/v1/rounds/{round}/close", "/v1/rounds/{round}/verify"] {
+        let line = action(route).unwrap_or_else(|| panic!("no officer action {route} in:\n{log}"));
+        assert_eq!(line["level"], "INFO");
+        assert_eq!(line["fields"]["actor"], "officer:wang.fang", "{line}");
+    }
+    assert_eq!(
+        action("/v1/rounds/{round}/close").unwrap()["fields"]["round"],
+        round_id.as_str()
+    );
+    let finished = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "verification finished")
+        .unwrap_or_else(|| panic!("no verification line in:\n{log}"));
+    assert_eq!(finished["fields"]["round"], round_id.as_str(), "{finished}");
+    assert_eq!(finished["fields"]["actor"], "wang.fang", "{finished}");
     let submissions = lines
         .iter()
         .filter(|l| l["fields"]["message"] == "request" && l["fields"]["route"] == "/v1/applications")
