@@ -84,15 +84,22 @@ impl Pair {
     }
 }
 
-async fn finish(orchestrator: &Orchestrator, evidence: &RegistryEvidence) -> RoundOutput {
+/// Finishes the round with fresh registry clients (as a restarted server
+/// would have: the outage's circuit breakers are not carried over).
+async fn finish(orchestrator: &Orchestrator, registries: &str) -> RoundOutput {
+    let evidence = RegistryEvidence::connect(
+        &RegistriesConfig::uniform(RegistryConfig::new(registries, "dev-key")),
+        GatherOptions::default(),
+    )
+    .unwrap();
     let options = VerifyOptions {
         leave_reviews_unplaced: true,
-        passes: 5,
-        retry_delay: Duration::from_millis(20),
+        passes: 10,
+        retry_delay: Duration::from_millis(200),
         ..VerifyOptions::default()
     };
     let report = orchestrator
-        .verify(ROUND, evidence, options, "ops", &|_| {})
+        .verify(ROUND, &evidence, options, "ops", &|_| {})
         .await
         .unwrap();
     assert!(report.verified, "{report:?}");
@@ -210,8 +217,8 @@ async fn a_backup_taken_during_verification_restores_and_finishes_identically() 
         );
         assert_eq!(restored.round(ROUND).await.unwrap().state.as_str(), "closed");
 
-        let expected = finish(&original, &evidence).await;
-        let got = finish(&restored, &evidence).await;
+        let expected = finish(&original, &sim.base_url()).await;
+        let got = finish(&restored, &sim.base_url()).await;
         assert_eq!(got.decisions_jsonl, expected.decisions_jsonl, "{backend}");
         assert_eq!(got.assignments_csv, expected.assignments_csv, "{backend}");
         assert_eq!(got.schools_csv, expected.schools_csv, "{backend}");
