@@ -8,8 +8,8 @@
 
 use chrono::NaiveDate;
 use enrol_domain::{
-    BirthCertificate, CertificateNo, ConsentId, CountyCode, Fetched, HouseholdNo, HouseholdRecord, NationalId,
-    RecordRef, Registry, RelationToHead,
+    BirthCertificate, CertificateNo, ConsentId, CountyCode, Fetched, HouseholdNo, HouseholdRecord, MaskedName,
+    NationalId, RecordRef, Registry, RelationToHead,
 };
 use enrol_registry_client::wire::{WireAddress, non_blank};
 use enrol_registry_client::{ReadError, RegistryClient, RegistryClients, Reply};
@@ -116,6 +116,10 @@ struct WireCertificate {
     birth_date: NaiveDate,
     mother_id: Option<NationalId>,
     father_id: Option<NationalId>,
+    /// Kept only masked (公示); optional, so a registry that leaves it out
+    /// still gives a certificate.
+    #[serde(default)]
+    child_name: Option<String>,
 }
 
 /// Maps the household registry's answer about `asked` into evidence.
@@ -185,6 +189,8 @@ pub fn birth_certificate_from_reply(asked: &NationalId, reply: &Reply) -> Result
                 birth_date: c.birth_date,
                 mother_id: c.mother_id,
                 father_id: c.father_id,
+                // Only the masked form, for the public notice (公示).
+                child_name_masked: c.child_name.as_deref().and_then(MaskedName::mask),
             })
         }
     };

@@ -56,6 +56,15 @@ enum Command {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Download an allocated round's output, report.html, assignments.xlsx and (once published) the 公示 notice.csv.
+    Report {
+        #[command(flatten)]
+        connection: officer::Connection,
+        round: String,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Serve the engine's HTTP API (families' upstream apps and officers).
     Serve(ServeArgs),
     /// Database maintenance.
@@ -204,6 +213,7 @@ async fn run() -> anyhow::Result<()> {
             file,
             out,
         } => officer::export(connection, round, file, out).await?,
+        Command::Report { connection, round, out } => officer::report(connection, round, out).await?,
         Command::Db(DbCommand::Migrate { database_url }) => {
             let store = enrol_store::Store::open(&database_url)
                 .await

@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Address, AddressCode, BuildingKey, CertificateNo, CountyCode, GeoPoint, HouseholdNo, NationalId, PermitNo,
-    SchoolId, UnitNo, YearMonth,
+    Address, AddressCode, BuildingKey, CertificateNo, CountyCode, GeoPoint, HouseholdNo, MaskedName, NationalId,
+    PermitNo, SchoolId, UnitNo, YearMonth,
 };
 
 /// A registry as reasons cite it (`registry:record`, formats.md).
@@ -133,6 +133,11 @@ pub struct BirthCertificate {
     pub birth_date: NaiveDate,
     pub mother_id: Option<NationalId>,
     pub father_id: Option<NationalId>,
+    /// The child's name as the public notice (公示) shows it (`李*雨`): the
+    /// engine never keeps the whole name. Absent in evidence read before it
+    /// was kept, or when the registry gave no name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_name_masked: Option<MaskedName>,
 }
 
 impl BirthCertificate {

@@ -10,6 +10,7 @@ mod decision;
 mod evidence;
 mod geo;
 mod ids;
+mod mask;
 mod month;
 mod national_id;
 
@@ -25,5 +26,6 @@ pub use evidence::{
 };
 pub use geo::{EARTH_RADIUS_KM, GeoPoint};
 pub use ids::{CertificateNo, ConsentId, HouseholdNo, PermitNo, RoundId, SchoolId, UnitNo};
+pub use mask::{MaskedName, mask_national_id};
 pub use month::{YearMonth, YearMonthError};
 pub use national_id::{NationalId, NationalIdError};
