@@ -27,6 +27,10 @@ mod write;
 use enrol_domain::{AddressCode, Application};
 
 pub use address::Gazetteer;
+pub use family::junior::{
+    JUNIOR_ROUND, JUNIOR_SEAT_LOCK_FIRST_YEAR, JUNIOR_SIBLING_GRADES, JuniorProfile, JuniorRates, JuniorResidence,
+    JuniorTrigger,
+};
 pub use profile::{BogusChoice, FamilyProfile, Rates, Residence, SeatUseCase, TextCase, Trigger};
 pub use write::{CityError, FILES};
 
@@ -39,15 +43,23 @@ pub struct CityConfig {
     pub seed: u64,
     /// How often each kind of family appears.
     pub rates: Rates,
+    /// Junior families (小升初), one junior application each, drawn from a
+    /// stream of their own after the first-grade families.
+    pub junior_families: usize,
+    /// How often each kind of junior family appears.
+    pub junior_rates: JuniorRates,
 }
 
 impl CityConfig {
-    /// `families` families from `seed`, at the documented rates.
+    /// `families` families from `seed`, at the documented rates, and a
+    /// junior cohort half as large (`families / 2`).
     pub fn new(families: usize, seed: u64) -> Self {
         CityConfig {
             families,
             seed,
             rates: Rates::default(),
+            junior_families: families / 2,
+            junior_rates: JuniorRates::default(),
         }
     }
 }
@@ -78,6 +90,10 @@ pub struct City {
     pub applications: Vec<Application>,
     /// One per application, by `application_id`.
     pub families: Vec<FamilyProfile>,
+    /// `applications-junior.jsonl` (round `2027-junior`), by `application_id`.
+    pub junior_applications: Vec<Application>,
+    /// One per junior application, by `application_id`.
+    pub junior_families: Vec<JuniorProfile>,
 }
 
 impl City {
@@ -93,5 +109,6 @@ pub fn generate(config: &CityConfig) -> City {
     for i in 0..config.families {
         b.family(i);
     }
+    b.junior_cohort(config.seed, config.junior_families, &config.junior_rates);
     write::finish(b, config.families)
 }
