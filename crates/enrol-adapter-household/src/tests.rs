@@ -127,7 +127,8 @@ fn maps_a_certificate_with_or_without_father() {
         "child_id": "370811202011150023",
         "birth_date": "2020-11-15",
         "mother_id": "370811198803120042",
-        "father_id": null
+        "father_id": null,
+        "child_name_masked": "李*雨"
       }
     }
     "#);
