@@ -305,3 +305,88 @@ fn a_primary_round_ignores_the_junior_stage_entirely() {
     }
     let _ = std::fs::remove_dir_all(&primary_only);
 }
+
+#[test]
+fn an_officer_clears_the_grade_check_and_the_child_takes_part() {
+    let dir = sample_dir();
+    let registries = Registries::load_dir(&dir);
+    let schools = load_schools(&dir.join("schools.json"));
+    let policy = Policy::sample_junior();
+    let apps: BTreeMap<String, Application> = load_applications_from(&dir, "applications-junior.jsonl")
+        .into_iter()
+        .map(|a| (a.application_id.to_string(), a))
+        .collect();
+    let cleared = enrol_domain::OfficerFacts {
+        current_place_cleared: true,
+        ..Default::default()
+    };
+    let decide = |id: &str| {
+        let app = &apps[id];
+        let (bundle, _) = gather(app, &registries, &policy, &schools, cleared.clone());
+        evaluate(app, &bundle, &policy, &schools, Some(SEED))
+    };
+    let codes = |e: &Evaluation| e.decision.reasons.iter().map(|r| r.code.clone()).collect::<Vec<_>>();
+    // J13, grade 5 at S101 (which feeds S302): cleared, it holds 对口直升 at S302.
+    let j13 = decide("b0000000-0000-4000-8000-000000000013");
+    assert_eq!(j13.decision.status, Status::Eligible, "{:?}", codes(&j13));
+    assert_eq!(j13.decision.reasons[0].code, "final_grade_cleared");
+    assert_eq!(j13.decision.reasons[0].evidence, ["history:370811201506060535"]);
+    let s302 = &j13.decision.schools[0];
+    assert_eq!((s302.school_id.as_str(), s302.priority.as_str()), ("S302", "tier1"));
+    let feeder = j13
+        .decision
+        .reasons
+        .iter()
+        .find(|r| r.code == "tier1_feeder_school")
+        .expect("a feeder reason");
+    assert_eq!(feeder.evidence, ["zones:S101", "history:370811201506060535"]);
+    // J12, no record: cleared, it has no current school and so no 对口直升; 有户 at S301 remains.
+    let j12 = decide("b0000000-0000-4000-8000-000000000012");
+    assert_eq!(j12.decision.status, Status::Eligible, "{:?}", codes(&j12));
+    assert_eq!(j12.decision.reasons[0].code, "final_grade_cleared");
+    let priorities: Vec<(&str, &str)> = j12
+        .decision
+        .schools
+        .iter()
+        .map(|s| (s.school_id.as_str(), s.priority.as_str()))
+        .collect();
+    assert_eq!(priorities, [("S301", "tier4")]);
+    // J14, at a school the registry does not list: the review cites the catalogue too.
+    let (bundle, _) = gather(
+        &apps["b0000000-0000-4000-8000-000000000014"],
+        &registries,
+        &policy,
+        &schools,
+        Default::default(),
+    );
+    let j14 = evaluate(
+        &apps["b0000000-0000-4000-8000-000000000014"],
+        &bundle,
+        &policy,
+        &schools,
+        None,
+    );
+    assert_eq!(j14.decision.reasons[0].code, "current_school_unknown");
+    assert_eq!(
+        j14.decision.reasons[0].evidence,
+        ["zones:S998", "history:370811201409150635"]
+    );
+}
+
+#[test]
+fn junior_families_read_what_the_staging_says() {
+    let dir = sample_dir();
+    let registries = Registries::load_dir(&dir);
+    let schools = load_schools(&dir.join("schools.json"));
+    let policy = Policy::sample_junior();
+    let mut shown = String::new();
+    for app in load_applications_from(&dir, "applications-junior.jsonl") {
+        let (_, rounds) = gather(&app, &registries, &policy, &schools, Default::default());
+        shown.push_str(&format!("{}\n", app.application_id));
+        for (i, round) in rounds.iter().enumerate() {
+            let reads: Vec<String> = round.iter().map(support::read_label).collect();
+            shown.push_str(&format!("  {}: {}\n", i + 1, reads.join(", ")));
+        }
+    }
+    insta::assert_snapshot!(shown);
+}
