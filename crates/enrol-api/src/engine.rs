@@ -49,7 +49,12 @@ impl Engine {
 
     /// The HTTP API over this engine.
     pub fn router(&self) -> Router {
-        crate::api_router(self)
+        self.routers().api
+    }
+
+    /// The HTTP API and, sharing its state, the admin router.
+    pub fn routers(&self) -> crate::Routers {
+        crate::api_routers(self)
     }
 
     pub fn orchestrator(&self) -> &Orchestrator {

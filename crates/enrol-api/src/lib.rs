@@ -28,8 +28,10 @@ mod engine;
 mod exports;
 mod family;
 mod model;
+mod observe;
 mod officer;
 mod openapi;
+mod ops;
 mod problem;
 mod routes;
 mod state;
@@ -51,27 +53,41 @@ pub use config::{
 pub use engine::Engine;
 pub use exports::{EXPORTS, ExportError, export_bytes, report_input};
 pub use model::*;
+pub use observe::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, acceptable_request_id};
 pub use openapi::openapi;
+pub use ops::{DB_PING_TIMEOUT, DatabaseCheck, Readiness, metrics_handle};
 pub use problem::{PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem};
 
 /// The whole API over an orchestrator and an evidence source (the registry
 /// adapters, for verification and review). [`Engine::router`] is the same,
 /// for a server that also serves the console over the same engine.
 pub fn router<S: EvidenceSource + 'static>(orchestrator: Orchestrator, evidence: Arc<S>, config: ApiConfig) -> Router {
-    Engine::new(orchestrator, evidence, config).router()
+    routers(orchestrator, evidence, config).api
 }
 
-fn api_router(engine: &Engine) -> Router {
+/// [`router`], with the admin router beside it.
+pub fn routers<S: EvidenceSource + 'static>(
+    orchestrator: Orchestrator,
+    evidence: Arc<S>,
+    config: ApiConfig,
+) -> Routers {
+    Engine::new(orchestrator, evidence, config).routers()
+}
+
+fn api_routers(engine: &Engine) -> Routers {
     let config = &engine.config;
     if config.dev {
         tracing::warn!("{DEV_BANNER}");
     }
+    ops::metrics_handle();
     let credentials = engine.credentials.clone();
     let state = engine.state.clone();
 
     // Layers run outside-in: authentication before the body is read, so an
     // unknown caller learns nothing, not even the size limit. Route layers, so
-    // that an unknown path is a plain 404 whoever asks.
+    // that an unknown path is a plain 404 whoever asks. The documented routes
+    // come from routes.rs; `/metrics` (Prometheus text, for operators) is not
+    // part of the documented API.
     let routes = routes::routes();
     let routes = routes::Routes {
         family: routes
@@ -80,18 +96,56 @@ fn api_router(engine: &Engine) -> Router {
             .route_layer(middleware::from_fn_with_state(credentials.clone(), auth::require_app)),
         officer: routes
             .officer
+            .route("/metrics", get(ops::metrics))
             .route_layer(RequestBodyLimitLayer::new(config.officer_body_limit))
             .route_layer(middleware::from_fn_with_state(credentials, auth::require_officer)),
         public: routes.public,
     };
+
+    let admin = observed(
+        Router::new()
+            .route("/healthz", get(ops::healthz))
+            .route("/readyz", get(ops::readyz))
+            .route("/metrics", get(ops::metrics))
+            .with_state(state.clone()),
+    );
+
     let (api, document) = openapi::documented(routes).split_for_parts();
     let document = Arc::new(document);
-    api.route("/openapi.json", get(move || async move { Json((*document).clone()) }))
-        .with_state(state)
+    let api = api
+        .route("/openapi.json", get(move || async move { Json((*document).clone()) }))
+        .route("/healthz", get(ops::healthz))
+        .with_state(state.clone())
         // tower-http's limit is the one in force, not axum's default.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::map_response(problem::problems_everywhere))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Its 503 is the readiness report a probe reads, not a problem.
+        .route("/readyz", get(ops::readyz).with_state(state));
+    let api = observed(api);
+    Routers { api, admin }
+}
+
+/// The operator's side of every request, outside in: a caller's
+/// `X-Request-Id` screened, one generated where there is none (tower-http),
+/// returned on the response, and the request logged and counted.
+fn observed(router: Router) -> Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    router
+        .layer(middleware::from_fn(observe::log_request))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+        .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
+        .layer(middleware::from_fn(observe::screen_request_id))
+}
+
+/// The API and, sharing its state, the admin router.
+#[derive(Debug, Clone)]
+pub struct Routers {
+    /// Everything, on the API address (`/metrics` needs an officer token).
+    pub api: Router,
+    /// Only what an operator's tools need, without credentials: `/healthz`,
+    /// `/readyz` and `/metrics`, for `--admin-addr` (an address only the
+    /// operators' network reaches).
+    pub admin: Router,
 }
 
 /// The server is up.
