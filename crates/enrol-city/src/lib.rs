@@ -15,6 +15,7 @@
 
 mod address;
 mod dice;
+mod dirt;
 mod family;
 mod geo;
 mod ids;
@@ -27,6 +28,7 @@ mod write;
 use enrol_domain::{AddressCode, Application};
 
 pub use address::Gazetteer;
+pub use dirt::{DirtKind, DirtyRecord};
 pub use profile::{BogusChoice, FamilyProfile, Rates, Residence, SeatUseCase, TextCase, Trigger};
 pub use write::{CityError, FILES};
 
@@ -39,6 +41,9 @@ pub struct CityConfig {
     pub seed: u64,
     /// How often each kind of family appears.
     pub rates: Rates,
+    /// Share of each kind of record made self-contradictory but well-formed
+    /// (`--dirty RATE`, `docs/city-generator.md`); 0 for a clean city.
+    pub dirty: f64,
 }
 
 impl CityConfig {
@@ -48,7 +53,14 @@ impl CityConfig {
             families,
             seed,
             rates: Rates::default(),
+            dirty: 0.0,
         }
+    }
+
+    /// The same city with `rate` of each kind of record made dirty.
+    pub fn with_dirt(mut self, rate: f64) -> Self {
+        self.dirty = rate;
+        self
     }
 }
 
@@ -78,6 +90,8 @@ pub struct City {
     pub applications: Vec<Application>,
     /// One per application, by `application_id`.
     pub families: Vec<FamilyProfile>,
+    /// The dirty records written (`CityConfig::dirty`), sorted; not part of the dataset.
+    pub dirt: Vec<DirtyRecord>,
 }
 
 impl City {
@@ -93,5 +107,9 @@ pub fn generate(config: &CityConfig) -> City {
     for i in 0..config.families {
         b.family(i);
     }
-    write::finish(b, config.families)
+    let mut city = write::finish(b, config.families);
+    if config.dirty > 0.0 {
+        city.dirt = dirt::make_dirty(&mut city, config.seed, config.dirty);
+    }
+    city
 }

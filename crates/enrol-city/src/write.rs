@@ -72,6 +72,7 @@ pub(crate) fn finish(mut b: Builder<'_>, families: usize) -> City {
         child_places: b.places,
         applications: b.applications,
         families: b.profiles,
+        dirt: Vec::new(),
     }
 }
 

@@ -21,4 +21,4 @@ pub mod wire;
 pub use access::{Access, AccessLog, AccessOutcome, AccessRecorder, NoAccessLog};
 pub use client::{RegistryClient, RegistryClients, Reply, decode, wire_segment};
 pub use config::{ConfigError, RegistriesConfig, RegistryConfig, SCHOOL_ENROLMENT_PURPOSE};
-pub use error::{CallError, ReadError, ReadFailureKind, Transient};
+pub use error::{CallError, FailureClass, ReadError, ReadFailureKind, Transient};
