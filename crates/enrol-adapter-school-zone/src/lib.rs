@@ -43,7 +43,7 @@ impl SchoolZoneAdapter {
     pub async fn schools(&self) -> Result<SchoolCatalogue, ReadError> {
         let record = catalogue_ref();
         self.zones
-            .get_parsed(&["schools"], &[], None, &record, |reply| catalogue_from_reply(reply))
+            .get_parsed(&["schools"], &[], None, &record, catalogue_from_reply)
             .await
     }
 

@@ -123,8 +123,7 @@ pub struct Dataset {
     /// Owner id → unit numbers in which the owner holds a share, ascending.
     pub(crate) holdings: BTreeMap<String, BTreeSet<String>>,
     pub(crate) permits: BTreeMap<String, Permit>,
-    /// As on file: a dirty record's repeats and disorder are served as they stand.
-    pub(crate) insurance: BTreeMap<String, Vec<String>>,
+    pub(crate) insurance: BTreeMap<String, BTreeSet<String>>,
     /// Ordered by id.
     pub(crate) schools: BTreeMap<String, School>,
     pub(crate) buildings: BTreeMap<String, BuildingRecord>,
@@ -268,7 +267,7 @@ impl Dataset {
         let file = dir.join(files::SOCIAL_INSURANCE);
         let mut insurance = Keyed::new(&file, "id");
         for (line, r) in read_jsonl::<InsuranceMonths>(&file)? {
-            let months: Vec<String> = r.months.iter().map(|m| m.as_str().to_owned()).collect();
+            let months: BTreeSet<String> = r.months.iter().map(|m| m.as_str().to_owned()).collect();
             insurance.insert(line, r.id.as_str(), months)?;
         }
         ds.insurance = insurance.into_map();

@@ -821,13 +821,7 @@ fn serve_endpoint(dataset: &Dataset, endpoint: Endpoint<'_>, uri: &axum::http::U
                 months: Vec<&'a str>,
             }
             let months = match dataset.insurance.get(id.as_str()) {
-                // In the record's own order: a dirty record (months repeated or
-                // out of order) is served as it stands (registries.md, "Dirty records").
-                Some(all) if from <= to => all
-                    .iter()
-                    .filter(|m| (from.as_str()..=to.as_str()).contains(&m.as_str()))
-                    .map(String::as_str)
-                    .collect(),
+                Some(all) if from <= to => all.range(from..=to).map(String::as_str).collect(),
                 _ => Vec::new(),
             };
             ok(&Months {
