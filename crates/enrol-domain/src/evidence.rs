@@ -330,6 +330,8 @@ pub struct OfficerFacts {
 /// application `review` citing the record, and nothing is read after it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UnusableAnswer {
+    /// The record, as reasons cite it.
+    pub record: RecordRef,
     /// The read that got the answer.
     pub read: EvidenceRead,
     /// What is wrong with it, for the officer (a JSON path and what did not fit).
@@ -353,10 +355,11 @@ pub struct EvidenceBundle {
     pub buildings: BTreeMap<BuildingKey, Fetched<BuildingZone>>,
     #[serde(default)]
     pub officer_facts: OfficerFacts,
-    /// Reads whose answers could not be read, by record. Absent from the
-    /// JSON when empty, so clean bundles serialise as before.
+    /// Reads whose answers could not be read, by the record's citation
+    /// (`registry:record`). Absent from the JSON when empty, so clean
+    /// bundles serialise as before.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub unusable: BTreeMap<RecordRef, UnusableAnswer>,
+    pub unusable: BTreeMap<String, UnusableAnswer>,
 }
 
 impl EvidenceBundle {

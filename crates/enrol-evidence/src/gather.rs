@@ -195,9 +195,11 @@ impl GatherOutcome {
 /// Files a permanent failure of `read` in the bundle (registries.md, "Dirty
 /// records"): the rules then decide the application `review` citing the record.
 pub fn record_unusable(bundle: &mut EvidenceBundle, read: EvidenceRead, error: &ReadError) {
+    let record = read.record_ref();
     bundle.unusable.insert(
-        read.record_ref(),
+        record.to_string(),
         UnusableAnswer {
+            record,
             read,
             detail: error.detail(),
         },

@@ -83,7 +83,7 @@ async fn unusable_answers_are_reviews_citing_the_record_and_the_rest_is_decided_
         reviews += 1;
         assert_eq!(decision.status, Status::Review, "{id}");
         let cited: Vec<Vec<String>> = decision.reasons.iter().map(|r| r.evidence.clone()).collect();
-        let expected: Vec<Vec<String>> = bundle.unusable.keys().map(|r| vec![r.to_string()]).collect();
+        let expected: Vec<Vec<String>> = bundle.unusable.keys().map(|r| vec![r.clone()]).collect();
         assert_eq!(cited, expected, "{id}: one reason per unusable record, citing it");
         assert!(decision.reasons.iter().all(|r| r.code == "registry_answer_unusable"));
         for unusable in bundle.unusable.values() {

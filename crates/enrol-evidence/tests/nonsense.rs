@@ -283,6 +283,10 @@ proptest! {
                 break;
             }
         }
+        // The bundle is stored as JSON beside the decision: it must round-trip.
+        let stored = serde_json::to_string(&bundle).expect("a bundle serialises");
+        let back: EvidenceBundle = serde_json::from_str(&stored).expect("a stored bundle reads back");
+        prop_assert_eq!(&back, &bundle);
         let evaluation = enrol_rules::evaluate(app, &bundle, &world.policy, &world.schools, Some("nonsense"));
         let decision = &evaluation.decision;
         prop_assert!(!decision.reasons.is_empty(), "{:?}", decision);
@@ -294,7 +298,7 @@ proptest! {
             prop_assert_eq!(decision.status, enrol_domain::Status::Review);
             for (record, reason) in bundle.unusable.keys().zip(&decision.reasons) {
                 prop_assert_eq!(&reason.code, "registry_answer_unusable");
-                prop_assert_eq!(&reason.evidence, &vec![record.to_string()]);
+                prop_assert_eq!(&reason.evidence, &vec![record.clone()]);
             }
         }
     }

@@ -362,7 +362,11 @@ pub(crate) fn analyse<'a>(ctx: Ctx<'a>) -> Outcome<'a> {
     // 0. An answer that could not be read (registries.md, "Dirty records"):
     //    review citing each such record, and nothing more is read.
     if !bundle.unusable.is_empty() {
-        let unusable = bundle.unusable.keys().map(StatusNote::RegistryAnswerUnusable).collect();
+        let unusable = bundle
+            .unusable
+            .values()
+            .map(|u| StatusNote::RegistryAnswerUnusable(&u.record))
+            .collect();
         return Outcome::Settled(Settled::Review(unusable));
     }
 
