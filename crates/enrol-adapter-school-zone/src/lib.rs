@@ -138,6 +138,9 @@ struct WireSchool {
     /// Seats by entry year, the year as a JSON object key.
     capacity: std::collections::BTreeMap<String, u32>,
     location: WireLocation,
+    /// 对口直升: the junior schools a primary school is paired with; absent means none.
+    #[serde(default)]
+    feeds: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -212,6 +215,17 @@ pub fn catalogue_from_reply(reply: &Reply) -> Result<SchoolCatalogue, ReadError>
             };
             capacity.insert(y, seats);
         }
+        let mut feeds = Vec::with_capacity(s.feeds.len());
+        for (j, f) in s.feeds.into_iter().enumerate() {
+            let fed = school_id(&source, &format!("[{i}].feeds[{j}]"), f)?;
+            if feeds.contains(&fed) {
+                return Err(ReadError::Malformed {
+                    record: source.clone(),
+                    detail: format!("school {id} feeds {fed} twice"),
+                });
+            }
+            feeds.push(fed);
+        }
         let school = School {
             id: id.clone(),
             name: s.name,
@@ -226,6 +240,7 @@ pub fn catalogue_from_reply(reply: &Reply) -> Result<SchoolCatalogue, ReadError>
             county: s.county,
             capacity,
             location: location(&source, &format!("[{i}].location"), s.location)?,
+            feeds,
         };
         if catalogue.insert(id.clone(), school).is_some() {
             return Err(ReadError::Malformed {

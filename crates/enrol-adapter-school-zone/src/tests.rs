@@ -175,3 +175,42 @@ fn maps_a_current_place() {
     let err = current_place_from_reply(&child, &reply(Some(&bad))).unwrap_err();
     assert!(err.to_string().contains("at `grade`"), "{err}");
 }
+
+const BOTH_STAGES: &str = r#"[
+  {"id": "J003", "name": "任城区第三中学", "kind": "public", "stage": "junior", "county": "370811",
+   "capacity": {"2027": 400}, "location": {"lat": 35.42, "lon": 116.59}},
+  {"id": "S014", "name": "太白路小学", "kind": "public", "stage": "primary", "county": "370811",
+   "capacity": {"2027": 180}, "location": {"lat": 35.4153, "lon": 116.5872}, "feeds": ["J003", "J004"]},
+  {"id": "S015", "name": "古槐路小学", "kind": "public", "stage": "primary", "county": "370811",
+   "capacity": {"2027": 90}, "location": {"lat": 35.41, "lon": 116.59}, "feeds": []}
+]"#;
+
+#[test]
+fn maps_feeder_pairs_and_their_absence() {
+    let catalogue = catalogue_from_reply(&reply(Some(BOTH_STAGES))).unwrap();
+    let feeds = |id: &str| catalogue[&SchoolId::new(id)].feeds.clone();
+    assert_eq!(feeds("S014"), vec![SchoolId::new("J003"), SchoolId::new("J004")]);
+    assert!(feeds("S015").is_empty(), "an empty list is none");
+    assert!(feeds("J003").is_empty(), "absent is none");
+    assert_eq!(catalogue[&SchoolId::new("J003")].stage, Stage::Junior);
+    // A catalogue without feeds serialises as before (stored catalogues keep their bytes).
+    let json = serde_json::to_string(&catalogue[&SchoolId::new("J003")]).unwrap();
+    assert!(!json.contains("feeds"), "{json}");
+
+    let twice = BOTH_STAGES.replace("\"J004\"", "\"J003\"");
+    let err = catalogue_from_reply(&reply(Some(&twice))).unwrap_err();
+    assert!(err.to_string().contains("feeds J003 twice"), "{err}");
+    let blank = BOTH_STAGES.replace("\"J004\"", "\" \"");
+    let err = catalogue_from_reply(&reply(Some(&blank))).unwrap_err();
+    assert!(err.to_string().contains("[1].feeds[1]"), "{err}");
+}
+
+#[test]
+fn a_building_keeps_the_schools_of_both_stages() {
+    // The adapter maps the registry's answer whole; a round reads the schools of its
+    // own stage (enrol-rules), so one evidence snapshot serves either round.
+    let key = BuildingKey::parse("370811-012-00143").unwrap();
+    let body = r#"{"building_key": "370811-012-00143", "schools": ["S014", "J003"], "location": {"lat": 35.41, "lon": 116.58}}"#;
+    let zone = building_from_reply(&key, &reply(Some(body))).unwrap().record.unwrap();
+    assert_eq!(zone.schools, vec![SchoolId::new("S014"), SchoolId::new("J003")]);
+}

@@ -81,7 +81,12 @@ const DIRT_STREAM: u64 = 0xD1_27_D1_27;
 pub(crate) fn make_dirty(city: &mut City, seed: u64, rate: f64) -> Vec<DirtyRecord> {
     let mut dice = Dice::new(seed ^ DIRT_STREAM);
     let mut dirt = Vec::new();
-    let children: BTreeSet<&NationalId> = city.applications.iter().map(|a| &a.child_id).collect();
+    let children: BTreeSet<&NationalId> = city
+        .applications
+        .iter()
+        .chain(&city.junior_applications)
+        .map(|a| &a.child_id)
+        .collect();
 
     for p in &mut city.persons {
         if dice.chance(rate)

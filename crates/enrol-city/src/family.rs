@@ -13,6 +13,8 @@ use crate::policy::{self, date};
 use crate::profile::{BogusChoice, FamilyProfile, Rates, Residence, SeatUseCase, TextCase, Trigger};
 use crate::wire::{self, Relation, Sex, WireAddress};
 
+pub(crate) mod junior;
+
 /// A room in a building of the map.
 #[derive(Debug, Clone)]
 struct Dwelling {
@@ -111,6 +113,9 @@ pub(crate) struct Builder<'r> {
     pub(crate) uses: BTreeMap<String, Vec<wire::SeatUse>>,
     pub(crate) applications: Vec<Application>,
     pub(crate) profiles: Vec<FamilyProfile>,
+    /// The junior round's applications (`applications-junior.jsonl`) and profiles.
+    pub(crate) junior_applications: Vec<Application>,
+    pub(crate) junior_profiles: Vec<junior::JuniorProfile>,
     /// Eligible children per school whose home is zoned for it (shared over a
     /// multi-school zone), to size capacities.
     pub(crate) demand: Vec<f64>,
@@ -150,6 +155,8 @@ impl<'r> Builder<'r> {
             uses: BTreeMap::new(),
             applications: Vec::with_capacity(families),
             profiles: Vec::with_capacity(families),
+            junior_applications: Vec::new(),
+            junior_profiles: Vec::new(),
             demand: vec![0.0; schools],
             private_demand: vec![0; schools],
         }

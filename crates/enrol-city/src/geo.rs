@@ -168,6 +168,8 @@ pub(crate) struct School {
     pub popular: bool,
     /// Zoned already but opening in 2028: no seats in 2027.
     pub opens_later: bool,
+    /// 对口直升: the junior schools (indexes) a primary school feeds, ascending id.
+    pub feeds: Vec<usize>,
 }
 
 #[derive(Debug)]
@@ -188,6 +190,8 @@ pub(crate) struct Geography {
     pub primaries_by_county: Vec<Vec<usize>>,
     pub juniors_by_county: Vec<Vec<usize>>,
     pub privates: Vec<usize>,
+    /// Private junior schools, added with the junior cohort.
+    pub private_juniors: Vec<usize>,
 }
 
 fn round6(x: f64) -> f64 {
@@ -304,6 +308,7 @@ impl Geography {
             primaries_by_county: vec![Vec::new(); counties.len()],
             juniors_by_county: vec![Vec::new(); counties.len()],
             privates: Vec::new(),
+            private_juniors: Vec::new(),
         };
         geo.draw_schools(dice, families);
         geo.index();
@@ -342,6 +347,7 @@ impl Geography {
                     capacity: BTreeMap::new(),
                     popular: dice.chance(0.25),
                     opens_later: false,
+                    feeds: Vec::new(),
                 });
                 for &b in &in_county[lo..hi] {
                     self.buildings[b].primaries.push(first + k);
@@ -391,6 +397,7 @@ impl Geography {
                     capacity: BTreeMap::new(),
                     popular: false,
                     opens_later: false,
+                    feeds: Vec::new(),
                 });
                 for &b in &in_county[lo..hi] {
                     if dice.chance(0.3) {
@@ -423,6 +430,7 @@ impl Geography {
                 capacity: BTreeMap::new(),
                 popular: true,
                 opens_later: false,
+                feeds: Vec::new(),
             });
         }
         for b in &mut self.buildings {
@@ -537,6 +545,7 @@ impl Geography {
             county: self.county_code(s.county),
             capacity: s.capacity.clone(),
             location: wire::Location { lat: s.lat, lon: s.lon },
+            feeds: s.feeds.iter().map(|&j| self.schools[j].id.clone()).collect(),
         }
     }
 

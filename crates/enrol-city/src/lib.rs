@@ -29,6 +29,10 @@ use enrol_domain::{AddressCode, Application};
 
 pub use address::Gazetteer;
 pub use dirt::{DirtKind, DirtyRecord};
+pub use family::junior::{
+    JUNIOR_ROUND, JUNIOR_SEAT_LOCK_FIRST_YEAR, JUNIOR_SIBLING_GRADES, JuniorProfile, JuniorRates, JuniorResidence,
+    JuniorTrigger,
+};
 pub use profile::{BogusChoice, FamilyProfile, Rates, Residence, SeatUseCase, TextCase, Trigger};
 pub use write::{CityError, FILES};
 
@@ -44,16 +48,24 @@ pub struct CityConfig {
     /// Share of each kind of record made self-contradictory but well-formed
     /// (`--dirty RATE`, `docs/city-generator.md`); 0 for a clean city.
     pub dirty: f64,
+    /// Junior families (小升初), one junior application each, drawn from a
+    /// stream of their own after the first-grade families.
+    pub junior_families: usize,
+    /// How often each kind of junior family appears.
+    pub junior_rates: JuniorRates,
 }
 
 impl CityConfig {
-    /// `families` families from `seed`, at the documented rates.
+    /// `families` families from `seed`, at the documented rates, and a
+    /// junior cohort half as large (`families / 2`).
     pub fn new(families: usize, seed: u64) -> Self {
         CityConfig {
             families,
             seed,
             rates: Rates::default(),
             dirty: 0.0,
+            junior_families: families / 2,
+            junior_rates: JuniorRates::default(),
         }
     }
 
@@ -92,6 +104,10 @@ pub struct City {
     pub families: Vec<FamilyProfile>,
     /// The dirty records written (`CityConfig::dirty`), sorted; not part of the dataset.
     pub dirt: Vec<DirtyRecord>,
+    /// `applications-junior.jsonl` (round `2027-junior`), by `application_id`.
+    pub junior_applications: Vec<Application>,
+    /// One per junior application, by `application_id`.
+    pub junior_families: Vec<JuniorProfile>,
 }
 
 impl City {
@@ -107,6 +123,7 @@ pub fn generate(config: &CityConfig) -> City {
     for i in 0..config.families {
         b.family(i);
     }
+    b.junior_cohort(config.seed, config.junior_families, &config.junior_rates);
     let mut city = write::finish(b, config.families);
     if config.dirty > 0.0 {
         city.dirt = dirt::make_dirty(&mut city, config.seed, config.dirty);

@@ -140,6 +140,9 @@ pub struct School {
     pub county: CountyCode,
     pub capacity: BTreeMap<String, u32>,
     pub location: Location,
+    /// 对口直升: the public junior schools a primary school is paired with; absent when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<SchoolId>,
 }
 
 /// §6 a building plus the canonical parts of its address (`buildings.jsonl`).

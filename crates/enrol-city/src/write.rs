@@ -9,8 +9,10 @@ use serde::Serialize;
 use crate::family::Builder;
 use crate::{City, wire};
 
-/// The files of a dataset, as registries.md's fixture table names them.
-pub const FILES: [&str; 9] = [
+/// The files of a dataset, as registries.md's fixture table names them, and
+/// the junior round's applications (`applications-junior.jsonl`: round
+/// `2027-junior`, kept apart so that the first-grade file stays as it was).
+pub const FILES: [&str; 10] = [
     "persons.jsonl",
     "births.jsonl",
     "properties.jsonl",
@@ -20,6 +22,7 @@ pub const FILES: [&str; 9] = [
     "buildings.jsonl",
     "enrolment_history.jsonl",
     "applications.jsonl",
+    "applications-junior.jsonl",
 ];
 
 /// Why a city could not be written.
@@ -53,6 +56,8 @@ pub(crate) fn finish(mut b: Builder<'_>, families: usize) -> City {
     b.places.sort_by(|x, y| x.child_id.cmp(&y.child_id));
     b.applications.sort_by_key(|a| a.application_id);
     b.profiles.sort_by_key(|p| p.application_id);
+    b.junior_applications.sort_by_key(|a| a.application_id);
+    b.junior_profiles.sort_by_key(|p| p.application_id);
     let unit_uses = std::mem::take(&mut b.uses)
         .into_iter()
         .map(|(unit_no, mut uses)| {
@@ -73,6 +78,8 @@ pub(crate) fn finish(mut b: Builder<'_>, families: usize) -> City {
         applications: b.applications,
         families: b.profiles,
         dirt: Vec::new(),
+        junior_applications: b.junior_applications,
+        junior_families: b.junior_profiles,
     }
 }
 
@@ -80,13 +87,22 @@ pub(crate) fn finish(mut b: Builder<'_>, families: usize) -> City {
 /// 70% of their zoned eligible children, the others 130% and more, and the
 /// city as a whole at least 110% of all applicants.
 fn size_schools(b: &mut Builder<'_>, families: usize) {
+    let juniors = b.junior_applications.len();
     let mut open_public = Vec::new();
+    let mut open_junior = Vec::new();
     for s in 0..b.geo.schools.len() {
         let demand = b.demand[s];
         let school = &b.geo.schools[s];
         let seats = match (school.kind, school.stage) {
             (wire::SchoolKind::Private, _) => ((f64::from(b.private_demand[s]) * 0.5).floor() as u32).max(1),
-            (wire::SchoolKind::Public, wire::Stage::Junior) => 45 * (4 + (s as u32 % 7)),
+            // Sized by the junior cohort as primaries are by the first-grade one;
+            // a city without a junior cohort keeps 180–450 seats.
+            (wire::SchoolKind::Public, wire::Stage::Junior) if juniors == 0 => 45 * (4 + (s as u32 % 7)),
+            (wire::SchoolKind::Public, wire::Stage::Junior) if school.popular => ((demand * 0.7).floor() as u32).max(1),
+            (wire::SchoolKind::Public, wire::Stage::Junior) => {
+                open_junior.push(s);
+                (demand * 1.3).ceil() as u32 + 2
+            }
             (wire::SchoolKind::Public, wire::Stage::Primary) if school.popular => {
                 ((demand * 0.7).floor() as u32).max(1)
             }
@@ -111,6 +127,22 @@ fn size_schools(b: &mut Builder<'_>, families: usize) {
         let short = wanted - total;
         let n = open_public.len() as u32;
         for (k, &s) in open_public.iter().enumerate() {
+            let extra = short / n + u32::from((k as u32) < short % n);
+            *b.geo.schools[s].capacity.get_mut("2027").expect("set above") += extra;
+        }
+    }
+    let junior_total: u32 = b
+        .geo
+        .schools
+        .iter()
+        .filter(|s| s.kind == wire::SchoolKind::Public && s.stage == wire::Stage::Junior)
+        .map(|s| s.capacity["2027"])
+        .sum();
+    let wanted = (juniors as f64 * 1.1).ceil() as u32;
+    if junior_total < wanted && !open_junior.is_empty() {
+        let short = wanted - junior_total;
+        let n = open_junior.len() as u32;
+        for (k, &s) in open_junior.iter().enumerate() {
             let extra = short / n + u32::from((k as u32) < short % n);
             *b.geo.schools[s].capacity.get_mut("2027").expect("set above") += extra;
         }
@@ -181,6 +213,7 @@ impl City {
                 .chain(self.child_places.iter().map(HistoryLine::Child)),
         )?;
         jsonl(dir, "applications.jsonl", &self.applications)?;
+        jsonl(dir, "applications-junior.jsonl", &self.junior_applications)?;
         self.write_schools(dir)
     }
 

@@ -52,7 +52,7 @@ fn the_sample_has_exactly_the_fixture_files_and_they_parse() {
         serde_json::from_str(&std::fs::read_to_string(dir().join("schools.json")).expect("schools.json"))
             .expect("schools.json is an array of schools");
     assert_eq!(apps.len(), 41);
-    assert_eq!(schools.len(), 8);
+    assert_eq!(schools.len(), 11, "8 primary-round schools and 3 more juniors");
     // Sex on the household record agrees with the ID's sequence number.
     for p in &persons {
         assert_eq!(p.id.is_male(), p.sex == wire::Sex::M, "{}", p.id);

@@ -77,7 +77,7 @@ fn the_sample_city_loads() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cities/sample");
     let ds = Dataset::load(&dir).unwrap_or_else(|e| panic!("the simulator refuses the sample: {e}"));
     let s = ds.summary();
-    assert_eq!((s.schools, s.buildings), (8, 8));
+    assert_eq!((s.schools, s.buildings), (11, 8));
     assert_eq!(ds.resolve_address("建设路 7号 3单元 301室").len(), 2);
     assert_eq!(ds.resolve_address("任城区太白中路10号3-602").len(), 1);
     assert!(

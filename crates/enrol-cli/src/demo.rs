@@ -41,9 +41,15 @@ pub struct DemoArgs {
     /// Where the round output goes.
     #[arg(long, default_value = "out")]
     pub out: PathBuf,
-    /// The policy file; the sample city's 2027 policy by default.
+    /// The policy file; the sample city's 2027 policy by default
+    /// (`fixtures/policies/2027-junior.toml` runs the junior round).
     #[arg(long)]
     pub policy: Option<PathBuf>,
+    /// The applications to submit; by default the dataset's file for the
+    /// policy's stage: `applications.jsonl` (first grade) or
+    /// `applications-junior.jsonl` (junior middle).
+    #[arg(long)]
+    pub applications: Option<PathBuf>,
     /// Keep the round in this database (resumable); a fresh SQLite file by default.
     #[arg(long, env = "ENROL_DEMO_DATABASE_URL")]
     pub database_url: Option<String>,
@@ -212,7 +218,11 @@ async fn run_in(args: &DemoArgs, scratch: &WorkDir, resume: &mut Option<String>)
     };
     let mut refused = Vec::new();
     if state == RoundState::Open {
-        refused = submit_all(&api_url, &dataset_dir.join("applications.jsonl")).await?;
+        let applications = match &args.applications {
+            Some(file) => file.clone(),
+            None => dataset_dir.join(applications_file(policy.stage())),
+        };
+        refused = submit_all(&api_url, &applications).await?;
         orchestrator.close(&round_id, actor).await?;
         pause().await;
         state = RoundState::Closed;
@@ -294,6 +304,15 @@ async fn run_in(args: &DemoArgs, scratch: &WorkDir, resume: &mut Option<String>)
     sim.shutdown().await.context("stopping the registries")?;
     print_summary(&round.id, &output.assignments_csv, &refused, &args.out);
     Ok(())
+}
+
+/// The dataset's applications file for a round of `stage` (docs/city-generator.md:
+/// the junior round's applications are kept apart from the first-grade ones).
+pub fn applications_file(stage: enrol_domain::Stage) -> &'static str {
+    match stage {
+        enrol_domain::Stage::Primary => "applications.jsonl",
+        enrol_domain::Stage::Junior => "applications-junior.jsonl",
+    }
 }
 
 /// Posts every line of `applications.jsonl` to the API as the upstream app

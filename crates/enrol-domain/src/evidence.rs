@@ -237,6 +237,10 @@ pub struct School {
     /// 核定学位 by entry year; a year not listed has no seats.
     pub capacity: BTreeMap<i32, u32>,
     pub location: GeoPoint,
+    /// 对口直升: the public junior schools a primary school is paired with
+    /// (registries.md §6 `feeds`); empty when the registry lists none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub feeds: Vec<SchoolId>,
 }
 
 impl School {

@@ -371,6 +371,10 @@ pub struct School {
     pub capacity: BTreeMap<YearKey, u32>,
     /// Where it is.
     pub location: Location,
+    /// 对口直升: the public junior schools a primary school is paired with
+    /// (policy-junior.md); absent means none, and is served absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feeds: Option<Vec<Text>>,
 }
 
 /// §6 a building with the canonical parts of its address (one line of `buildings.jsonl`).

@@ -37,6 +37,9 @@ pub(crate) enum Origin<'a> {
     Unit(&'a UnitNo),
     /// A guardian's residence permit, by holder.
     Permit(&'a NationalId),
+    /// The child's current school (enrolment history), by child: not an
+    /// address, the dwelling of a tier zoned by `feeds` (对口直升).
+    CurrentSchool(&'a NationalId),
 }
 
 /// How a dwelling's code was established.
@@ -103,6 +106,14 @@ pub(crate) enum StatusNote<'a> {
     DelayedEnrolmentApproved(NaiveDate),
     AlreadyAtSchool(&'a CurrentPlace),
     CurrentPlaceCleared(&'a CurrentPlace),
+    /// Final-grade policy: no record in the enrolment history (回流生).
+    NoCurrentPlace,
+    /// Final-grade policy: in another grade (复读, 跳级…).
+    NotInFinalGrade(&'a CurrentPlace, u8),
+    /// Final-grade policy: at a school the zone registry does not list (转学生).
+    CurrentSchoolUnknown(&'a CurrentPlace),
+    /// Final-grade policy: an officer cleared the grade check (the place, if any).
+    FinalGradeCleared(Option<&'a CurrentPlace>, u8),
     AddressUnresolved {
         origin: Origin<'a>,
         text: &'a str,
@@ -188,6 +199,9 @@ pub(crate) struct Family<'a> {
     /// The first guardian (in guardian order) whose household record has the child's `household_no`.
     pub guardian_in_household: Option<&'a NationalId>,
     pub siblings: Vec<SiblingCheck<'a>>,
+    /// The child's current place, when its school is in the catalogue: the
+    /// current school C of a tier zoned by `feeds`.
+    pub current_school: Option<&'a CurrentPlace>,
 }
 
 impl<'a> Family<'a> {
@@ -350,6 +364,35 @@ pub(crate) fn child_facts_possible(tier: &Tier, city_hukou: bool, registered_by_
         && (tier.dwelling != Dwelling::Household || city_hukou)
 }
 
+/// The status clause about the child's current place (enrolment history):
+/// with a `final_grade` the child must be in that grade at a school of the
+/// catalogue (policy-junior.md 4); without one, not at school yet (policy.md 6).
+/// `Err` settles a review; `Ok` may carry an officer's note.
+fn current_place_clause<'a>(
+    ctx: Ctx<'a>,
+    place: Option<&'a CurrentPlace>,
+) -> Result<Option<StatusNote<'a>>, StatusNote<'a>> {
+    let cleared = ctx.bundle.officer_facts.current_place_cleared;
+    let Some(grade) = ctx.policy.final_grade() else {
+        return match place {
+            None => Ok(None),
+            Some(p) if cleared => Ok(Some(StatusNote::CurrentPlaceCleared(p))),
+            Some(p) => Err(StatusNote::AlreadyAtSchool(p)),
+        };
+    };
+    let trigger = match place {
+        None => Some(StatusNote::NoCurrentPlace),
+        Some(p) if p.grade != grade => Some(StatusNote::NotInFinalGrade(p, grade)),
+        Some(p) if !ctx.schools.contains_key(&p.school_id) => Some(StatusNote::CurrentSchoolUnknown(p)),
+        Some(_) => None,
+    };
+    match trigger {
+        None => Ok(None),
+        Some(_) if cleared => Ok(Some(StatusNote::FinalGradeCleared(place, grade))),
+        Some(note) => Err(note),
+    }
+}
+
 pub(crate) fn analyse<'a>(ctx: Ctx<'a>) -> Outcome<'a> {
     let Ctx {
         app, bundle, policy, ..
@@ -425,12 +468,12 @@ pub(crate) fn analyse<'a>(ctx: Ctx<'a>) -> Outcome<'a> {
         });
     }
 
-    // 4. and 5. Age, by the certificate's date.
-    if certificate.birth_date > policy.born_on_or_before() {
+    // 4. and 5. Age, by the certificate's date, where the policy has an age limit.
+    if policy.born_on_or_before().is_some_and(|d| certificate.birth_date > d) {
         notes.push(StatusNote::TooYoung(certificate.birth_date));
         return Outcome::Settled(Settled::Ineligible(notes));
     }
-    if certificate.birth_date < policy.born_on_or_after() {
+    if policy.born_on_or_after().is_some_and(|d| certificate.birth_date < d) {
         if !officer.delayed_enrolment_approved {
             notes.push(StatusNote::TooOld(certificate.birth_date));
             return Outcome::Settled(Settled::Review(notes));
@@ -438,19 +481,21 @@ pub(crate) fn analyse<'a>(ctx: Ctx<'a>) -> Outcome<'a> {
         notes.push(StatusNote::DelayedEnrolmentApproved(certificate.birth_date));
     }
 
-    // 6. Already at a school.
+    // 6. Already at a school (or, for a final-grade policy, not in the final grade).
     let Some(fetched) = bundle.current_places.get(child) else {
         return need([EvidenceRead::CurrentPlace {
             child_id: child.clone(),
         }]);
     };
-    if let Some(place) = fetched.record.as_ref() {
-        if !officer.current_place_cleared {
-            notes.push(StatusNote::AlreadyAtSchool(place));
+    let current_place = fetched.record.as_ref();
+    match current_place_clause(ctx, current_place) {
+        Ok(note) => notes.extend(note),
+        Err(note) => {
+            notes.push(note);
             return Outcome::Settled(Settled::Review(notes));
         }
-        notes.push(StatusNote::CurrentPlaceCleared(place));
     }
+    let current_school = current_place.filter(|p| ctx.schools.contains_key(&p.school_id));
 
     // 7. The addresses that matter, and the records that say which ones do.
     let region = policy.region_prefix();
@@ -646,6 +691,7 @@ pub(crate) fn analyse<'a>(ctx: Ctx<'a>) -> Outcome<'a> {
                     Dwelling::Permit => qualifying
                         .iter()
                         .any(|p| p.place.as_ref().is_some_and(|pl| pl.code == place.code)),
+                    Dwelling::CurrentSchool => false,
                 }
         });
         if used && !bundle.unit_uses.contains_key(&u.unit.unit_no) {
@@ -700,6 +746,7 @@ pub(crate) fn analyse<'a>(ctx: Ctx<'a>) -> Outcome<'a> {
             guardian_records_read,
             guardian_in_household,
             siblings,
+            current_school,
         }),
     })
 }

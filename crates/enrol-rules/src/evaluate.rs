@@ -82,10 +82,19 @@ fn status_reasons(ctx: Ctx<'_>, notes: &[StatusNote<'_>]) -> Vec<Reason> {
                 certificate,
                 household,
             } => r::birth_date_confirmed(child, *id_date, *certificate, *household),
-            StatusNote::TooYoung(d) => r::too_young(child, *d, policy.born_on_or_before()),
-            StatusNote::TooOld(d) => r::too_old(child, *d, policy.born_on_or_after()),
+            StatusNote::TooYoung(d) => r::too_young(child, *d, policy.born_on_or_before().unwrap_or(*d)),
+            StatusNote::TooOld(d) => r::too_old(child, *d, policy.born_on_or_after().unwrap_or(*d)),
             StatusNote::DelayedEnrolmentApproved(d) => {
-                r::delayed_enrolment_approved(child, *d, policy.born_on_or_after())
+                r::delayed_enrolment_approved(child, *d, policy.born_on_or_after().unwrap_or(*d))
+            }
+            StatusNote::NoCurrentPlace => r::no_current_place(child, policy.final_grade().unwrap_or_default()),
+            StatusNote::NotInFinalGrade(p, grade) => {
+                r::not_in_final_grade(child, &school_label(ctx.schools, &p.school_id), p.grade, *grade)
+            }
+            StatusNote::CurrentSchoolUnknown(p) => r::current_school_unknown(child, &p.school_id, p.grade),
+            StatusNote::FinalGradeCleared(p, grade) => {
+                let label = p.map(|p| (school_label(ctx.schools, &p.school_id), p.grade));
+                r::final_grade_cleared(child, label.as_ref().map(|(l, g)| (l.as_str(), *g)), *grade)
             }
             StatusNote::AlreadyAtSchool(p) => {
                 r::already_at_school(child, &school_label(ctx.schools, &p.school_id), p.grade)
@@ -113,8 +122,8 @@ struct Standing<'f, 'a> {
     rank: u32,
     tier: &'a Tier,
     value: i64,
-    /// The zoning dwelling and where its code comes from.
-    dwelling: &'f Place<'a>,
+    /// The zoning dwelling (none for the current school) and where it comes from.
+    dwelling: Option<&'f Place<'a>>,
     origin: Origin<'a>,
     /// The family property the tier rests on (a seat won with it uses the unit).
     unit: Option<&'a PropertyUnit>,
@@ -129,7 +138,7 @@ impl Standing<'_, '_> {
                 s.value,
                 s.unit.map(|u| u.unit_no.as_str()),
                 s.permit.map(|p| p.permit.permit_no.as_str()),
-                s.dwelling.code.as_str(),
+                s.dwelling.map(|d| d.code.as_str()),
             )
         };
         key(self) < key(other)
@@ -138,7 +147,10 @@ impl Standing<'_, '_> {
 
 /// A dwelling a tier may be zoned by, with the family properties and qualifying permits there.
 struct Anchor<'f, 'a> {
-    place: &'f Place<'a>,
+    /// The address (none for the current school, which is zoned by its `feeds`).
+    place: Option<&'f Place<'a>>,
+    /// Zoned(X): the schools of X's building, or Fed(C) for the current school C.
+    zoned: &'a [SchoolId],
     origin: Origin<'a>,
     units: Vec<&'a PropertyUnit>,
     permits: Vec<&'f PermitCheck<'a>>,
@@ -222,7 +234,8 @@ fn priorities<'f, 'a>(ctx: Ctx<'a>, family: &'f Family<'a>) -> Priorities<'f, 'a
                 .as_ref()
                 .filter(|_| family.city_hukou)
                 .map(|h| Anchor {
-                    place: h,
+                    place: Some(h),
+                    zoned: zoned(ctx.bundle, h),
                     origin: Origin::Household(&ctx.app.child_id),
                     units: units_at(h),
                     permits: permits_at(h),
@@ -232,7 +245,8 @@ fn priorities<'f, 'a>(ctx: Ctx<'a>, family: &'f Family<'a>) -> Priorities<'f, 'a
             Dwelling::FamilyProperty => family_units
                 .iter()
                 .map(|(u, p)| Anchor {
-                    place: p,
+                    place: Some(p),
+                    zoned: zoned(ctx.bundle, p),
                     origin: Origin::Unit(&u.unit_no),
                     units: vec![*u],
                     permits: permits_at(p),
@@ -241,16 +255,29 @@ fn priorities<'f, 'a>(ctx: Ctx<'a>, family: &'f Family<'a>) -> Priorities<'f, 'a
             Dwelling::Permit => permits
                 .iter()
                 .map(|(c, p)| Anchor {
-                    place: p,
+                    place: Some(p),
+                    zoned: zoned(ctx.bundle, p),
                     origin: Origin::Permit(&c.permit.holder_id),
                     units: units_at(p),
                     permits: vec![*c],
                 })
                 .collect(),
+            Dwelling::CurrentSchool => family
+                .current_school
+                .and_then(|p| ctx.schools.get(&p.school_id))
+                .map(|school| Anchor {
+                    place: None,
+                    zoned: school.feeds.as_slice(),
+                    origin: Origin::CurrentSchool(&ctx.app.child_id),
+                    units: Vec::new(),
+                    permits: Vec::new(),
+                })
+                .into_iter()
+                .collect(),
         };
         let mut held: BTreeMap<SchoolId, Standing<'f, 'a>> = BTreeMap::new();
         for anchor in &anchors {
-            for school in zoned(ctx.bundle, anchor.place) {
+            for school in anchor.zoned {
                 if !is_round_school(ctx, school, SchoolKind::Public) {
                     continue;
                 }
@@ -294,6 +321,7 @@ fn priorities<'f, 'a>(ctx: Ctx<'a>, family: &'f Family<'a>) -> Priorities<'f, 'a
                         Some(p) => -i64::from(p.points),
                         None => continue,
                     },
+                    TierValue::None => 0,
                 };
                 let standing = Standing {
                     rank,
@@ -373,6 +401,12 @@ fn tier_basis(ctx: Ctx<'_>, family: &Family<'_>) -> BTreeSet<Cite> {
             basis.insert(r::zones(p.building()));
         }
     }
+    if let Some(c) = family.current_school
+        && ctx.policy.tiers().iter().any(|t| t.dwelling == Dwelling::CurrentSchool)
+    {
+        basis.insert(r::history(ctx.app.child_id.as_str()));
+        basis.insert(r::zones(c.school_id.as_str()));
+    }
     basis
 }
 
@@ -394,8 +428,14 @@ fn standing_reason(ctx: Ctx<'_>, family: &Family<'_>, school: &SchoolId, s: &Sta
         evidence.push(hukou(child));
     }
     evidence.push(r::origin_record(s.origin));
-    evidence.extend(r::via_record(s.dwelling));
-    evidence.push(r::zones(s.dwelling.building()));
+    match s.dwelling {
+        Some(d) => {
+            evidence.extend(r::via_record(d));
+            evidence.push(r::zones(d.building()));
+        }
+        // Zoned by the current school's `feeds`: the school catalogue's entry for it.
+        None => evidence.extend(family.current_school.map(|c| r::zones(c.school_id.as_str()))),
+    }
     if let Some(u) = s.unit {
         evidence.push(r::property_unit(&u.unit_no));
         if tier.requires(Fact::NotSeatLocked) {
@@ -435,13 +475,41 @@ fn standing_reason(ctx: Ctx<'_>, family: &Family<'_>, school: &SchoolId, s: &Sta
             points = s.permit.map(|p| p.points).unwrap_or_default().to_string();
             (["积分", &points, "", ""], [&points, " points", "", ""])
         }
+        TierValue::None => {
+            let current = family.current_school.map_or("", |c| c.school_id.as_str());
+            match s.origin {
+                Origin::CurrentSchool(_) => (["现就读", current, "", ""], ["now at ", current, "", ""]),
+                _ => (["", "", "", ""], ["", "", "", ""]),
+            }
+        }
     };
     let [z0, z1, z2, z3] = value_zh;
     let [e0, e1, e2, e3] = value_en;
     r::reason(
         &tier.reason_code,
-        r::concat(&[&label, "：", &tier.reason_zh, "，", z0, z1, z2, z3]),
-        r::concat(&[&label, ": ", &tier.reason_en, " (", &tier.name, "); ", e0, e1, e2, e3]),
+        r::concat(&[
+            &label,
+            "：",
+            &tier.reason_zh,
+            if z1.is_empty() { "" } else { "，" },
+            z0,
+            z1,
+            z2,
+            z3,
+        ]),
+        r::concat(&[
+            &label,
+            ": ",
+            &tier.reason_en,
+            " (",
+            &tier.name,
+            ")",
+            if e1.is_empty() { "" } else { "; " },
+            e0,
+            e1,
+            e2,
+            e3,
+        ]),
         evidence,
     )
 }
@@ -563,6 +631,7 @@ fn origin_key(origin: Origin<'_>) -> String {
         Origin::Household(id) => format!("h:{id}"),
         Origin::Unit(u) => format!("u:{u}"),
         Origin::Permit(id) => format!("p:{id}"),
+        Origin::CurrentSchool(id) => format!("c:{id}"),
     }
 }
 

@@ -21,5 +21,5 @@ mod reasons;
 pub use evaluate::evaluate;
 pub use lottery::lottery_number;
 pub use plan::plan_reads;
-pub use policy::{Dwelling, Fact, Policy, PolicyError, SAMPLE_POLICY_TOML, Tier, TierValue};
+pub use policy::{Dwelling, Fact, Policy, PolicyError, SAMPLE_JUNIOR_POLICY_TOML, SAMPLE_POLICY_TOML, Tier, TierValue};
 pub use reasons::BUILT_IN_CODES;

@@ -119,6 +119,9 @@ pub enum Dwelling {
     FamilyProperty,
     /// The dwelling of each qualifying residence permit.
     Permit,
+    /// The child's current school C (enrolment history), "zoned" by its `feeds`
+    /// (对口直升): Zoned(C) is Fed(C), the schools C is paired with.
+    CurrentSchool,
 }
 
 impl Dwelling {
@@ -127,6 +130,7 @@ impl Dwelling {
             Dwelling::Household => "household",
             Dwelling::FamilyProperty => "family_property",
             Dwelling::Permit => "permit",
+            Dwelling::CurrentSchool => "current_school",
         }
     }
 }
@@ -141,6 +145,8 @@ pub enum TierValue {
     PropertyRegisteredOn,
     /// Minus the points (积分) of the best qualifying permit the tier rests on.
     PermitPoints,
+    /// No within-tier value: written as 0, so siblings and then the lottery order the tier.
+    None,
 }
 
 /// One priority tier (类别 / 顺位) of the policy: a combination of named facts,
@@ -187,8 +193,9 @@ pub struct Policy {
     stage: Stage,
     entry_year: i32,
     region_prefix: String,
-    born_on_or_before: NaiveDate,
-    born_on_or_after: NaiveDate,
+    born_on_or_before: Option<NaiveDate>,
+    born_on_or_after: Option<NaiveDate>,
+    final_grade: Option<u8>,
     residence_cutoff: NaiveDate,
     hukou_cutoff: NaiveDate,
     min_family_share_pct: u32,
@@ -206,6 +213,10 @@ pub struct Policy {
 /// The sample city's 2027 primary policy (policy.md), as shipped in
 /// `fixtures/policies/2027-primary.toml`: the engine's default policy.
 pub const SAMPLE_POLICY_TOML: &str = include_str!("../../../fixtures/policies/2027-primary.toml");
+
+/// The same city's 2027 junior-middle policy (policy-junior.md), as shipped in
+/// `fixtures/policies/2027-junior.toml`: a second file of the same engine.
+pub const SAMPLE_JUNIOR_POLICY_TOML: &str = include_str!("../../../fixtures/policies/2027-junior.toml");
 
 impl Policy {
     /// Parses and validates a policy file's text.
@@ -249,6 +260,14 @@ impl Policy {
         }
     }
 
+    /// The sample city's 2027 junior-middle policy ([`SAMPLE_JUNIOR_POLICY_TOML`]).
+    pub fn sample_junior() -> Policy {
+        match Policy::from_toml_str(SAMPLE_JUNIOR_POLICY_TOML) {
+            Ok(p) => p,
+            Err(e) => unreachable!("the shipped junior policy is valid: {e}"),
+        }
+    }
+
     pub fn round_id(&self) -> &RoundId {
         &self.round_id
     }
@@ -262,13 +281,20 @@ impl Policy {
     pub fn region_prefix(&self) -> &str {
         &self.region_prefix
     }
-    /// 年满6周岁: a child born after this day is too young.
-    pub fn born_on_or_before(&self) -> NaiveDate {
+    /// 年满6周岁: a child born after this day is too young. `None`: the
+    /// policy has no age limit (a junior round checks the grade instead).
+    pub fn born_on_or_before(&self) -> Option<NaiveDate> {
         self.born_on_or_before
     }
-    /// A child born before this day needs an officer (缓学).
-    pub fn born_on_or_after(&self) -> NaiveDate {
+    /// A child born before this day needs an officer (缓学). `None`: no such check.
+    pub fn born_on_or_after(&self) -> Option<NaiveDate> {
         self.born_on_or_after
+    }
+    /// 应届毕业生: the grade a child must be in now, at a school of the zone
+    /// registry (policy-junior.md status 4). `None`: the child must not be at
+    /// school yet (policy.md status 6).
+    pub fn final_grade(&self) -> Option<u8> {
+        self.final_grade
     }
     /// Household and property registrations count only if dated on or before.
     pub fn residence_cutoff(&self) -> NaiveDate {
@@ -359,8 +385,12 @@ struct RawRound {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawParameters {
-    born_on_or_before: Spanned<toml::value::Datetime>,
-    born_on_or_after: Spanned<toml::value::Datetime>,
+    #[serde(default)]
+    born_on_or_before: Option<Spanned<toml::value::Datetime>>,
+    #[serde(default)]
+    born_on_or_after: Option<Spanned<toml::value::Datetime>>,
+    #[serde(default)]
+    final_grade: Option<Spanned<u8>>,
     residence_cutoff: Spanned<toml::value::Datetime>,
     #[serde(default)]
     hukou_cutoff: Option<Spanned<toml::value::Datetime>>,
@@ -482,14 +512,38 @@ impl RawPolicy {
             );
         }
 
-        let born_on_or_before = c.date("parameters.born_on_or_before", &p.born_on_or_before)?;
-        let born_on_or_after = c.date("parameters.born_on_or_after", &p.born_on_or_after)?;
-        if born_on_or_after > born_on_or_before {
+        let born_on_or_before = match &p.born_on_or_before {
+            Some(v) => Some(c.date("parameters.born_on_or_before", v)?),
+            None => None,
+        };
+        let born_on_or_after = match &p.born_on_or_after {
+            Some(v) => Some(c.date("parameters.born_on_or_after", v)?),
+            None => None,
+        };
+        if let (Some(after), Some(before), Some(span)) = (
+            born_on_or_after,
+            born_on_or_before,
+            p.born_on_or_after.as_ref().map(Spanned::span),
+        ) && after > before
+        {
             return c.err(
                 "parameters.born_on_or_after",
-                p.born_on_or_after.span(),
-                format!("the birth window starts on {born_on_or_after}, after it ends (born_on_or_before = {born_on_or_before})"),
+                span,
+                format!("the birth window starts on {after}, after it ends (born_on_or_before = {before})"),
             );
+        }
+        let final_grade = p.final_grade.as_ref().map(|g| (*g.get_ref(), g.span()));
+        if let Some((0, span)) = final_grade {
+            return c.err("parameters.final_grade", span, "grades start at 1");
+        }
+        let final_grade = final_grade.map(|(g, _)| g);
+        if born_on_or_before.is_none() && final_grade.is_none() {
+            return Err(PolicyError::Invalid {
+                key: "parameters".to_owned(),
+                line: None,
+                problem: "a policy needs an age limit (`born_on_or_before`) or a grade (`final_grade`): who may apply"
+                    .to_owned(),
+            });
         }
         let residence_cutoff = c.date("parameters.residence_cutoff", &p.residence_cutoff)?;
         let hukou_cutoff = match &p.hukou_cutoff {
@@ -548,6 +602,7 @@ impl RawPolicy {
             region_prefix,
             born_on_or_before,
             born_on_or_after,
+            final_grade,
             residence_cutoff,
             hukou_cutoff,
             min_family_share_pct,
@@ -625,6 +680,17 @@ fn validate_tiers(c: &Checker<'_>, tiers: Spanned<Vec<RawTier>>) -> Result<Vec<T
                 "a tier zoned by the household dwelling needs city hukou; no_city_hukou never holds with it",
             );
         }
+        if t.dwelling == Dwelling::CurrentSchool
+            && let Some(fact) = [Fact::FamilyProperty, Fact::NotSeatLocked, Fact::QualifyingPermit]
+                .into_iter()
+                .find(|f| facts.contains(f))
+        {
+            return c.err(
+                key("facts"),
+                facts_span,
+                format!("{fact} speaks of a dwelling; a tier zoned by the current school has none"),
+            );
+        }
         let tier = Tier {
             name,
             label_zh: c.text(&key("label_zh"), &t.label_zh)?,
@@ -645,6 +711,7 @@ fn validate_tiers(c: &Checker<'_>, tiers: Spanned<Vec<RawTier>>) -> Result<Vec<T
             }
             TierValue::PropertyRegisteredOn => tier.rests_on_property(),
             TierValue::PermitPoints => tier.rests_on_permit(),
+            TierValue::None => true,
         };
         if !defined {
             let needs = match tier.value {
@@ -655,6 +722,7 @@ fn validate_tiers(c: &Checker<'_>, tiers: Spanned<Vec<RawTier>>) -> Result<Vec<T
                     "a family property (dwelling = \"family_property\", or fact family_property or not_seat_locked)"
                 }
                 TierValue::PermitPoints => "a qualifying permit (dwelling = \"permit\", or fact qualifying_permit)",
+                TierValue::None => "nothing",
             };
             return c.err(key("value"), t.value.span(), format!("this value needs {needs}"));
         }

@@ -23,6 +23,10 @@ pub const BUILT_IN_CODES: &[&str] = &[
     "delayed_enrolment_approved",
     "already_at_school",
     "current_place_cleared",
+    "no_current_place",
+    "not_in_final_grade",
+    "current_school_unknown",
+    "final_grade_cleared",
     "address_unresolved",
     "address_ambiguous",
     "address_resolved_by_officer",
@@ -118,6 +122,7 @@ pub(crate) fn origin_record(origin: Origin<'_>) -> Cite {
         Origin::Household(child) => hukou(child),
         Origin::Unit(unit) => property_unit(unit),
         Origin::Permit(holder) => residence(holder),
+        Origin::CurrentSchool(child) => history(child.as_str()),
     }
 }
 
@@ -134,6 +139,7 @@ fn origin_zh(origin: Origin<'_>) -> String {
         Origin::Household(_) => "子女户籍".to_owned(),
         Origin::Unit(unit) => format!("不动产单元{unit}"),
         Origin::Permit(holder) => format!("{holder}的居住证"),
+        Origin::CurrentSchool(_) => "子女学籍".to_owned(),
     }
 }
 
@@ -142,6 +148,7 @@ fn origin_en(origin: Origin<'_>) -> String {
         Origin::Household(_) => "child's household record".to_owned(),
         Origin::Unit(unit) => format!("property unit {unit}"),
         Origin::Permit(holder) => format!("residence permit of {holder}"),
+        Origin::CurrentSchool(_) => "child's school record".to_owned(),
     }
 }
 
@@ -312,6 +319,55 @@ pub(crate) fn current_place_cleared(child: &NationalId, school: &str, grade: u8)
         format!("The child is at school {school} (grade {grade}); an officer let the application proceed"),
         [history(child.as_str())],
     )
+}
+
+pub(crate) fn no_current_place(child: &NationalId, grade: u8) -> Reason {
+    reason(
+        "no_current_place",
+        format!("学籍系统中没有子女的在读记录（回流生等），不能确认为{grade}年级应届毕业生，需人工审核"),
+        format!(
+            "The enrolment history has no current place for the child, so it is not known to be in grade {grade} now; an officer must review"
+        ),
+        [history(child.as_str())],
+    )
+}
+
+pub(crate) fn not_in_final_grade(child: &NationalId, school: &str, grade: u8, final_grade: u8) -> Reason {
+    reason(
+        "not_in_final_grade",
+        format!("子女在{school}就读{grade}年级，不是{final_grade}年级应届毕业生，需人工审核"),
+        format!("The child is at school {school} in grade {grade}, not in grade {final_grade}; an officer must review"),
+        [history(child.as_str())],
+    )
+}
+
+pub(crate) fn current_school_unknown(child: &NationalId, school: &SchoolId, grade: u8) -> Reason {
+    reason(
+        "current_school_unknown",
+        format!("子女就读的学校{school}（{grade}年级）不在本市学区名录中，需人工审核"),
+        format!(
+            "The child's school {school} (grade {grade}) is not in the zone registry's catalogue; an officer must review"
+        ),
+        [history(child.as_str()), zones(school.as_str())],
+    )
+}
+
+pub(crate) fn final_grade_cleared(child: &NationalId, place: Option<(&str, u8)>, final_grade: u8) -> Reason {
+    let (zh, en) = match place {
+        Some((school, grade)) => (
+            format!("子女学籍为{school}{grade}年级，经人工审核同意按{final_grade}年级应届毕业生申请"),
+            format!(
+                "The child is at school {school} in grade {grade}; an officer let it apply as in grade {final_grade}"
+            ),
+        ),
+        None => (
+            format!("学籍系统中没有子女的在读记录，经人工审核同意按{final_grade}年级应届毕业生申请"),
+            format!(
+                "The enrolment history has no current place for the child; an officer let it apply as in grade {final_grade}"
+            ),
+        ),
+    };
+    reason("final_grade_cleared", zh, en, [history(child.as_str())])
 }
 
 pub(crate) fn address_unresolved(origin: Origin<'_>, text: &str) -> Reason {

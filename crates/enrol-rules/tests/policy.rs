@@ -3,7 +3,7 @@
 
 use chrono::NaiveDate;
 use enrol_domain::{Stage, YearMonth};
-use enrol_rules::{Dwelling, Fact, Policy, PolicyError, SAMPLE_POLICY_TOML, TierValue};
+use enrol_rules::{Dwelling, Fact, Policy, PolicyError, SAMPLE_JUNIOR_POLICY_TOML, SAMPLE_POLICY_TOML, TierValue};
 
 fn date(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -20,8 +20,9 @@ fn the_sample_policy_says_exactly_policy_md() {
     assert_eq!(p.stage(), Stage::Primary);
     assert_eq!(p.entry_year(), 2027);
     assert_eq!(p.region_prefix(), "3708");
-    assert_eq!(p.born_on_or_before(), date("2021-08-31"));
-    assert_eq!(p.born_on_or_after(), date("2020-09-01"));
+    assert_eq!(p.born_on_or_before(), Some(date("2021-08-31")));
+    assert_eq!(p.born_on_or_after(), Some(date("2020-09-01")));
+    assert_eq!(p.final_grade(), None, "a first-grade child must not be at school yet");
     assert_eq!(p.residence_cutoff(), date("2026-08-31"));
     assert_eq!(
         p.hukou_cutoff(),
@@ -268,4 +269,90 @@ fn a_district_edits_a_file_not_the_code() {
     let longer = Policy::load(dir.join("hukou-12-months.toml")).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(longer.hukou_cutoff(), date("2025-08-31"));
     assert_eq!(longer.residence_cutoff(), date("2026-08-31"));
+}
+
+#[test]
+fn the_junior_policy_says_exactly_policy_junior_md() {
+    let p = Policy::sample_junior();
+    let primary = Policy::sample();
+    assert_eq!(p.round_id().as_str(), "2027-junior");
+    assert_eq!(p.stage(), Stage::Junior);
+    assert_eq!(p.entry_year(), 2027);
+    assert_eq!(p.region_prefix(), "3708");
+    assert_eq!(p.born_on_or_before(), None, "no age parameter");
+    assert_eq!(p.born_on_or_after(), None);
+    assert_eq!(p.final_grade(), Some(6));
+    assert_eq!(p.seat_lock_years(), 3);
+    assert_eq!(p.seat_lock_span(), (2024, 2026));
+    assert_eq!(p.sibling_grades(), (7, 8));
+    // Everything else is policy.md's.
+    assert_eq!(p.residence_cutoff(), primary.residence_cutoff());
+    assert_eq!(p.hukou_cutoff(), primary.hukou_cutoff());
+    assert_eq!(p.min_family_share_pct(), primary.min_family_share_pct());
+    assert_eq!(p.permit_valid_on(), primary.permit_valid_on());
+    assert_eq!(p.insurance_window(), primary.insurance_window());
+    assert_eq!(p.insurance_min_months(), primary.insurance_min_months());
+    assert_eq!(p.points_per_insurance_month(), primary.points_per_insurance_month());
+    assert_eq!(p.points_per_permit_month(), primary.points_per_permit_month());
+    assert_eq!(p.permit_months_cap(), primary.permit_months_cap());
+
+    assert_eq!(p.tier_names(), ["tier1", "tier2", "tier3", "tier4", "tier5"]);
+    let t = p.tiers();
+    assert_eq!(t[0].label_zh, "对口直升");
+    assert_eq!(t[0].dwelling, Dwelling::CurrentSchool);
+    assert!(t[0].facts.is_empty());
+    assert_eq!(t[0].value, TierValue::None);
+    assert!(!t[0].rests_on_property(), "a feeder seat names no unit");
+    // tiers 2..5 are policy.md's tiers 1..4, fact for fact.
+    for (junior, primary) in t[1..].iter().zip(primary.tiers()) {
+        assert_eq!(junior.label_zh, primary.label_zh);
+        assert_eq!(junior.dwelling, primary.dwelling);
+        assert_eq!(junior.facts, primary.facts);
+        assert_eq!(junior.value, primary.value);
+        assert_eq!(junior.reason_zh, primary.reason_zh);
+    }
+    assert_eq!(
+        p,
+        Policy::load(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../fixtures/policies/2027-junior.toml"
+        ))
+        .unwrap_or_else(|e| panic!("{e}"))
+    );
+}
+
+#[test]
+fn a_policy_says_who_may_apply_by_age_or_grade() {
+    let junior = SAMPLE_JUNIOR_POLICY_TOML;
+    let text = junior.replace("final_grade = 6\n", "");
+    let err = Policy::from_toml_str(&text).expect_err("neither age nor grade");
+    assert_eq!(err.key(), Some("parameters"), "{err}");
+    assert!(err.to_string().contains("final_grade"), "{err}");
+
+    let text = junior.replace("final_grade = 6", "final_grade = 0");
+    let err = Policy::from_toml_str(&text).expect_err("grade 0");
+    assert_eq!(err.key(), Some("parameters.final_grade"), "{err}");
+    assert!(err.line().is_some());
+
+    // Both an age limit and a grade: each clause applies.
+    let text = junior.replace("final_grade = 6", "final_grade = 6\nborn_on_or_before = 2015-08-31");
+    let p = Policy::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        (p.born_on_or_before(), p.final_grade()),
+        (Some(date("2015-08-31")), Some(6))
+    );
+}
+
+#[test]
+fn a_current_school_tier_rests_on_no_dwelling_facts() {
+    for fact in ["family_property", "not_seat_locked", "qualifying_permit"] {
+        let text = SAMPLE_JUNIOR_POLICY_TOML.replacen("facts = []", &format!("facts = [\"{fact}\"]"), 1);
+        let err = Policy::from_toml_str(&text).expect_err(fact);
+        assert_eq!(err.key(), Some("tiers[0].facts"), "{err}");
+        assert!(err.to_string().contains(fact), "{err}");
+    }
+    // Child facts are fine: a district may keep 对口直升 for city-hukou children.
+    let text = SAMPLE_JUNIOR_POLICY_TOML.replacen("facts = []", "facts = [\"city_hukou\"]", 1);
+    let p = Policy::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.tiers()[0].requires(Fact::CityHukou));
 }

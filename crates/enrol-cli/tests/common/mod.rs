@@ -22,14 +22,38 @@ pub struct Expected {
 }
 
 pub fn application_id(family: &str) -> String {
-    let n: u32 = family.trim_start_matches('F').parse().expect("a family number");
-    format!("a0000000-0000-4000-8000-{n:012}")
+    let first = if family.starts_with('J') { 'b' } else { 'a' };
+    let n: u32 = family.trim_start_matches(['F', 'J']).parse().expect("a family number");
+    format!("{first}0000000-0000-4000-8000-{n:012}")
 }
 
 pub fn expectations() -> BTreeMap<String, Expected> {
     let readme = std::fs::read_to_string(sample_dir().join("README.md")).unwrap();
+    let rows = parse_rows(readme.lines().filter(|l| l.starts_with("| F")));
+    assert_eq!(rows.len(), 41, "the README's results table changed shape");
+    rows
+}
+
+/// The rows of the results-shaped table under the README heading `heading`
+/// (`## Junior results`, `## Reordered tiers`).
+pub fn expectations_after(heading: &str) -> BTreeMap<String, Expected> {
+    let readme = std::fs::read_to_string(sample_dir().join("README.md")).unwrap();
+    let lines: Vec<&str> = readme.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with(heading))
+        .unwrap_or_else(|| panic!("no heading {heading:?} in the sample README"));
+    let table = lines[at + 1..]
+        .iter()
+        .take_while(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with("| F") || l.starts_with("| J"))
+        .copied();
+    parse_rows(table)
+}
+
+fn parse_rows<'a>(lines: impl Iterator<Item = &'a str>) -> BTreeMap<String, Expected> {
     let mut rows = BTreeMap::new();
-    for line in readme.lines().filter(|l| l.starts_with("| F")) {
+    for line in lines {
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
         if cells.len() != 9 {
             continue; // another table (e.g. lottery numbers)
@@ -79,6 +103,5 @@ pub fn expectations() -> BTreeMap<String, Expected> {
             },
         );
     }
-    assert_eq!(rows.len(), 41, "the README's results table changed shape");
     rows
 }

@@ -296,10 +296,12 @@ fn names_own_parts(prefix: &str, parts: [&String; 3]) -> bool {
 
 /// Loads a dataset's `applications.jsonl`, in file order.
 pub fn load_applications(dir: &Path) -> Vec<Application> {
-    jsonl(dir, "applications.jsonl")
-        .into_iter()
-        .map(|v| parse("application", v))
-        .collect()
+    load_applications_from(dir, "applications.jsonl")
+}
+
+/// Loads another applications file of a dataset (`applications-junior.jsonl`), in file order.
+pub fn load_applications_from(dir: &Path, file: &str) -> Vec<Application> {
+    jsonl(dir, file).into_iter().map(|v| parse("application", v)).collect()
 }
 
 /// Loads a zone registry's `schools.json`.

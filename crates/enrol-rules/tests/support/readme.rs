@@ -125,13 +125,19 @@ fn is_school(s: &str) -> bool {
     s.len() > 1 && s.starts_with('S') && s[1..].bytes().all(|b| b.is_ascii_digit())
 }
 
-/// `FNN` is application `a0000000-0000-4000-8000-0000000000NN` (README, first paragraph).
+/// `FNN` is application `a0000000-0000-4000-8000-0000000000NN` (README, first
+/// paragraph); junior family `JNN` is `b0000000-0000-4000-8000-0000000000NN`.
 pub fn application_of(family: &str, line: usize) -> Uuid {
-    let n = family
-        .strip_prefix('F')
-        .filter(|n| n.len() == 2 && n.bytes().all(|b| b.is_ascii_digit()))
-        .unwrap_or_else(|| shape(line, "family", family));
-    Uuid::parse_str(&format!("a0000000-0000-4000-8000-0000000000{n}")).unwrap_or_else(|_| shape(line, "family", family))
+    let (first, n) = match (family.strip_prefix('F'), family.strip_prefix('J')) {
+        (Some(n), _) => ('a', n),
+        (_, Some(n)) => ('b', n),
+        _ => shape(line, "family", family),
+    };
+    if n.len() != 2 || !n.bytes().all(|b| b.is_ascii_digit()) {
+        shape(line, "family", family);
+    }
+    Uuid::parse_str(&format!("{first}0000000-0000-4000-8000-0000000000{n}"))
+        .unwrap_or_else(|_| shape(line, "family", family))
 }
 
 fn status(line: usize, cell: &str) -> (Status, Option<u8>) {
@@ -248,7 +254,12 @@ fn seat(line: usize, cell: &str) -> Seat {
 
 /// The "Results" table, one entry per family, in table order.
 pub fn results(markdown: &str) -> Vec<Expected> {
-    let table = table_after(markdown, "## Results");
+    results_after(markdown, "## Results")
+}
+
+/// A results-shaped table under another heading (`## Junior results`, the reordered tiers).
+pub fn results_after(markdown: &str, heading: &str) -> Vec<Expected> {
+    let table = table_after(markdown, heading);
     let [family, status_col, priorities_col, preferences_col, seat_col, unit_col] =
         ["family", "status", "priorities (key)", "preferences", "seat", "unit_no"].map(|name| table.column(name));
     table
@@ -277,7 +288,12 @@ pub fn results(markdown: &str) -> Vec<Expected> {
 
 /// The "Lottery numbers" table: family → (child_id, lottery), both as written.
 pub fn lottery_numbers(markdown: &str) -> BTreeMap<String, (String, String)> {
-    let table = table_after(markdown, "## Lottery numbers");
+    lottery_numbers_after(markdown, "## Lottery numbers")
+}
+
+/// A lottery table under another heading (`## Junior lottery numbers`).
+pub fn lottery_numbers_after(markdown: &str, heading: &str) -> BTreeMap<String, (String, String)> {
+    let table = table_after(markdown, heading);
     let [family, child, lottery] = ["family", "child_id", "lottery"].map(|name| table.column(name));
     let mut out = BTreeMap::new();
     for (line, row) in &table.rows {
