@@ -15,6 +15,7 @@ use enrol_domain::NationalId;
 use sha2::{Digest, Sha256};
 
 use crate::config::{ApiConfig, Role};
+use crate::observe::Actor;
 use crate::problem::{ApiError, AuthScheme};
 
 /// Header carrying the upstream app's key.
@@ -109,7 +110,10 @@ pub async fn require_app(State(credentials): State<Arc<Credentials>>, mut reques
     };
     let citizen = Citizen { app: app.clone(), id };
     request.extensions_mut().insert(citizen);
-    next.run(request).await
+    let mut response = next.run(request).await;
+    // For the request's log line: the app's name, never the citizen's ID.
+    response.extensions_mut().insert(Actor::App(app.clone()));
+    response
 }
 
 /// Middleware of the officer endpoints: a known bearer token, or 401.
@@ -134,5 +138,7 @@ pub async fn require_officer(
         role: *role,
     };
     request.extensions_mut().insert(officer);
-    next.run(request).await
+    let mut response = next.run(request).await;
+    response.extensions_mut().insert(Actor::Officer(name.clone()));
+    response
 }

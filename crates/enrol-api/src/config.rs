@@ -303,11 +303,27 @@ impl ApiConfig {
     ///
     /// Refuses a configuration without at least one app key and one officer token.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<ApiConfig, ConfigError> {
+        let mut config = ApiConfig::empty();
+        config.merge_lookup(lookup)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Adds what the variables of [`ApiConfig::from_lookup`] say to this
+    /// configuration (keys and tokens add up; a body limit replaces), without
+    /// refusing an incomplete result: `enrol serve --config` merges its file
+    /// and the environment this way, then validates.
+    pub fn merge_lookup(&mut self, lookup: impl Fn(&str) -> Option<String>) -> Result<(), ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
-        let mut config = match get("ENROL_API_CONFIG") {
-            Some(path) => ApiConfig::load(path.trim())?,
-            None => ApiConfig::empty(),
-        };
+        let config = self;
+        if let Some(path) = get("ENROL_API_CONFIG") {
+            let path = path.trim();
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.into(),
+                source,
+            })?;
+            config.merge_toml(&text, Some(path.to_owned()))?;
+        }
         if let Some(list) = get("ENROL_APP_KEYS") {
             for entry in list.split(',').map(str::trim).filter(|e| !e.is_empty()) {
                 let (name, key) = entry
@@ -330,8 +346,7 @@ impl ApiConfig {
                 message: format!("{limit:?} is not a number of bytes"),
             })?;
         }
-        config.validate()?;
-        Ok(config)
+        Ok(())
     }
 
     /// Refuses a configuration nobody could use: no app key or no officer token.

@@ -26,8 +26,10 @@ mod body;
 mod config;
 mod family;
 mod model;
+mod observe;
 mod officer;
 mod openapi;
+mod ops;
 mod problem;
 mod state;
 
@@ -47,7 +49,9 @@ pub use config::{
     MIN_SECRET_LEN, Role,
 };
 pub use model::*;
+pub use observe::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, acceptable_request_id};
 pub use openapi::openapi;
+pub use ops::{DB_PING_TIMEOUT, DatabaseCheck, Readiness, metrics_handle};
 pub use problem::{PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem};
 
 use crate::auth::Credentials;
@@ -56,9 +60,19 @@ use crate::state::{AppState, Source};
 /// The whole API over an orchestrator and an evidence source (the registry
 /// adapters, for verification and review).
 pub fn router<S: EvidenceSource + 'static>(orchestrator: Orchestrator, evidence: Arc<S>, config: ApiConfig) -> Router {
+    routers(orchestrator, evidence, config).api
+}
+
+/// [`router`], with the admin router beside it.
+pub fn routers<S: EvidenceSource + 'static>(
+    orchestrator: Orchestrator,
+    evidence: Arc<S>,
+    config: ApiConfig,
+) -> Routers {
     if config.dev {
         tracing::warn!("{DEV_BANNER}");
     }
+    ops::metrics_handle();
     let credentials = Arc::new(Credentials::new(&config));
     let state = AppState {
         orchestrator,
@@ -106,20 +120,56 @@ pub fn router<S: EvidenceSource + 'static>(orchestrator: Orchestrator, evidence:
         .route("/v1/rounds/{round}/reports/schools", get(officer::school_reports))
         .route("/v1/rounds/{round}/audit", get(officer::audit_log))
         .route("/v1/rounds/{round}/exports/{file}", get(officer::export))
+        .route("/metrics", get(ops::metrics))
         .route_layer(RequestBodyLimitLayer::new(config.officer_body_limit))
         .route_layer(middleware::from_fn_with_state(credentials, auth::require_officer));
 
+    let admin = observed(
+        Router::new()
+            .route("/healthz", get(ops::healthz))
+            .route("/readyz", get(ops::readyz))
+            .route("/metrics", get(ops::metrics))
+            .with_state(state.clone()),
+    );
+
     let document = Arc::new(openapi::openapi());
-    Router::new()
+    let api = Router::new()
         .merge(app)
         .merge(officer)
         .route("/openapi.json", get(move || async move { Json((*document).clone()) }))
         .route("/health", get(health))
-        .with_state(state)
+        .route("/healthz", get(ops::healthz))
+        .with_state(state.clone())
         // tower-http's limit is the one in force, not axum's default.
         .layer(DefaultBodyLimit::disable())
         .layer(middleware::map_response(problem::problems_everywhere))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        // Its 503 is the readiness report a probe reads, not a problem.
+        .route("/readyz", get(ops::readyz).with_state(state));
+    let api = observed(api);
+    Routers { api, admin }
+}
+
+/// The operator's side of every request, outside in: a caller's
+/// `X-Request-Id` screened, one generated where there is none (tower-http),
+/// returned on the response, and the request logged and counted.
+fn observed(router: Router) -> Router {
+    use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+    router
+        .layer(middleware::from_fn(observe::log_request))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID_HEADER))
+        .layer(SetRequestIdLayer::new(REQUEST_ID_HEADER, MakeRequestUuid))
+        .layer(middleware::from_fn(observe::screen_request_id))
+}
+
+/// The API and, sharing its state, the admin router.
+#[derive(Debug, Clone)]
+pub struct Routers {
+    /// Everything, on the API address (`/metrics` needs an officer token).
+    pub api: Router,
+    /// Only what an operator's tools need, without credentials: `/healthz`,
+    /// `/readyz` and `/metrics`, for `--admin-addr` (an address only the
+    /// operators' network reaches).
+    pub admin: Router,
 }
 
 /// The server is up.

@@ -113,7 +113,9 @@ impl AppState {
             leave_reviews_unplaced,
             ..self.verify_options
         };
-        tokio::spawn(async move {
+        // The run's registry reads carry the id of the request that started it.
+        let request_id = enrol_registry_client::current_request_id().unwrap_or_else(|| "-".into());
+        let run = async move {
             let runs = state.runs.clone();
             let progress_round = round_id.clone();
             let progress = move |p: VerifyProgress| {
@@ -124,6 +126,8 @@ impl AppState {
                 {
                     run.progress = Some(p.into());
                 }
+                metrics::counter!("enrol_verification_applications_total", "round" => progress_round.clone())
+                    .increment(1);
             };
             let outcome = state
                 .evidence
@@ -134,6 +138,14 @@ impl AppState {
                 run.finished_at = Some(Utc::now());
                 match outcome {
                     Ok(report) => {
+                        tracing::info!(
+                            round = %round_id,
+                            actor = %run.started_by,
+                            verified = report.verified,
+                            pending = report.pending,
+                            review = report.review,
+                            "verification finished"
+                        );
                         run.state = JobState::Finished;
                         run.verified = Some(report.verified);
                     }
@@ -144,7 +156,8 @@ impl AppState {
                     }
                 }
             }
-        });
+        };
+        tokio::spawn(enrol_registry_client::with_request_id(request_id, run));
         true
     }
 }

@@ -2,7 +2,10 @@
 //!
 //! The binary's edge: errors become `anyhow` reports here and nowhere else.
 
+mod config;
+mod db;
 mod demo;
+mod logging;
 mod officer;
 
 use anyhow::Context;
@@ -17,6 +20,14 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log lines as `json` (one object a line) or `text`. `enrol serve`
+    /// defaults to text on a terminal and JSON otherwise; other commands to text.
+    #[arg(long, global = true, env = "ENROL_LOG_FORMAT", value_enum)]
+    log_format: Option<logging::LogFormat>,
+    /// Which log lines to keep: an `EnvFilter` directive such as `info` or
+    /// `warn,enrol=debug` (default `warn,enrol=info`). `RUST_LOG` wins.
+    #[arg(long, global = true, env = "ENROL_LOG")]
+    log_level: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,17 +80,28 @@ enum Command {
     Registries(RegistriesCommand),
 }
 
+/// Every setting may come from the `--config` file (docs/configuration.md);
+/// a variable beats the file, a flag beats both.
 #[derive(Debug, clap::Args)]
 struct ServeArgs {
-    #[arg(long, default_value = "127.0.0.1:8080")]
-    addr: std::net::SocketAddr,
+    /// The configuration file (TOML, docs/configuration.md; `deploy/enrol.toml` is an example).
+    #[arg(long, env = "ENROL_CONFIG")]
+    config: Option<std::path::PathBuf>,
+    /// The API's address (default 127.0.0.1:8080).
+    #[arg(long, env = "ENROL_ADDR")]
+    addr: Option<std::net::SocketAddr>,
+    /// A second address serving `/healthz`, `/readyz` and `/metrics` without
+    /// credentials, for the operators' network only.
+    #[arg(long, env = "ENROL_ADMIN_ADDR")]
+    admin_addr: Option<std::net::SocketAddr>,
     /// Development mode: accept the published app key `dev-app-key` and officer
     /// token `dev-officer-token`. Never on a reachable address.
     #[arg(long)]
     dev: bool,
-    /// `postgres://…` for PostgreSQL; a file path or `sqlite:…` for SQLite.
-    #[arg(long, env = "DATABASE_URL", default_value = "enrol.db")]
-    database_url: String,
+    /// `postgres://…` for PostgreSQL; a file path or `sqlite:…` for SQLite
+    /// (default `enrol.db`).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
     /// The registries' addresses and keys (TOML, docs/adapters.md). With
     /// `--dev` and none given: the simulator of `enrol registries serve` at
     /// http://127.0.0.1:8700 with key `dev-key`.
@@ -130,6 +152,23 @@ enum DbCommand {
         #[arg(long, env = "DATABASE_URL", default_value = "enrol.db")]
         database_url: String,
     },
+    /// Write a consistent copy of the database to FILE, while the server runs
+    /// (SQLite: `VACUUM INTO`; PostgreSQL: `pg_dump --format=custom`).
+    Backup {
+        #[arg(long, env = "DATABASE_URL", default_value = "enrol.db")]
+        database_url: String,
+        /// The backup file to write; refused if it exists.
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
+    /// Restore a backup into an empty database (stop `enrol serve` first)
+    /// (SQLite: copies the file into place; PostgreSQL: `pg_restore`).
+    Restore {
+        #[arg(long, env = "DATABASE_URL", default_value = "enrol.db")]
+        database_url: String,
+        /// A file written by `enrol db backup`.
+        file: std::path::PathBuf,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -154,13 +193,15 @@ fn main() -> std::process::ExitCode {
 }
 
 async fn run() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn,enrol=info".into()),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    if let Command::Serve(args) = cli.command {
+        // The file may say how to log: read it first.
+        return serve(args, cli.log_format, cli.log_level).await;
+    }
+    logging::init(
+        cli.log_format.unwrap_or(logging::LogFormat::Text),
+        cli.log_level.as_deref().unwrap_or(config::DEFAULT_LOG_LEVEL),
+    )?;
     match cli.command {
         Command::Demo(args) => demo::run(args).await?,
         Command::Allocate { instance, out } => {
@@ -207,7 +248,7 @@ async fn run() -> anyhow::Result<()> {
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
             sim.shutdown().await.context("stopping the registries")?;
         }
-        Command::Serve(args) => serve(args).await?,
+        Command::Serve(_) => unreachable!("served above"),
         Command::Round { connection, command } => officer::round(connection, command).await?,
         Command::Review { connection, command } => officer::review(connection, command).await?,
         Command::Export {
@@ -223,47 +264,113 @@ async fn run() -> anyhow::Result<()> {
             store.close().await?;
             println!("database is up to date");
         }
+        Command::Db(DbCommand::Backup { database_url, out }) => {
+            db::backup(&database_url, &out).await?;
+            println!("backup written to {}", out.display());
+        }
+        Command::Db(DbCommand::Restore { database_url, file }) => {
+            db::restore(&file, &database_url).await?;
+            println!("{} restored", file.display());
+        }
     }
     Ok(())
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+async fn serve(
+    args: ServeArgs,
+    log_format: Option<logging::LogFormat>,
+    log_level: Option<String>,
+) -> anyhow::Result<()> {
+    let settings = match &args.config {
+        Some(path) => config::ServeFile::load(path)?.resolve(path)?,
+        None => config::ServeFile::default().resolve(std::path::Path::new("(no file)"))?,
+    };
+    logging::init(
+        log_format
+            .or(settings.log_format)
+            .unwrap_or_else(logging::LogFormat::for_service),
+        log_level.as_deref().unwrap_or(&settings.log_level),
+    )?;
+    let addr = args.addr.unwrap_or(settings.addr);
+    let admin_addr = args.admin_addr.or(settings.admin_addr);
+    let database_url = args.database_url.clone().unwrap_or(settings.database_url);
+
     let config = if args.dev {
         eprintln!("\n!!! {} !!!\n", enrol_api::DEV_BANNER);
-        enrol_api::ApiConfig::dev()
+        let mut dev = enrol_api::ApiConfig::dev();
+        (dev.body_limit, dev.officer_body_limit, dev.verify) = (
+            settings.api.body_limit,
+            settings.api.officer_body_limit,
+            settings.api.verify,
+        );
+        dev
     } else {
-        // Refuses to start without app keys and officer tokens.
-        enrol_api::ApiConfig::from_env().context("reading the API keys and officer tokens")?
+        // Keys and tokens from the file and the environment add up; refuses
+        // to start without at least one of each.
+        let mut config = settings.api;
+        config
+            .merge_lookup(|name| std::env::var(name).ok())
+            .context("reading the API keys and officer tokens")?;
+        config.validate().context("reading the API keys and officer tokens")?;
+        config
     };
-    let registries = match &args.registries {
-        Some(path) => {
+    let registries = match (&args.registries, settings.registries) {
+        (Some(path), _) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
             toml::from_str::<enrol_evidence::RegistriesConfig>(&text)
                 .with_context(|| format!("reading the registries configuration {}", path.display()))?
         }
-        None if args.dev => enrol_evidence::RegistriesConfig::uniform(enrol_evidence::RegistryConfig::new(
+        (None, Some(registries)) => registries,
+        (None, None) if args.dev => enrol_evidence::RegistriesConfig::uniform(enrol_evidence::RegistryConfig::new(
             "http://127.0.0.1:8700",
             "dev-key",
         )),
-        None => anyhow::bail!("say where the registries are with --registries FILE (or ENROL_REGISTRIES)"),
+        (None, None) => anyhow::bail!(
+            "say where the registries are: [registries.*] in --config FILE, or --registries FILE (or ENROL_REGISTRIES)"
+        ),
     };
     let evidence = enrol_orchestrator::RegistryEvidence::connect(&registries, enrol_evidence::GatherOptions::default())
         .context("configuring the registry clients")?;
-    let store = enrol_store::Store::open(&args.database_url)
+    let store = enrol_store::Store::open(&database_url)
         .await
-        .with_context(|| format!("opening the database {}", args.database_url))?;
-    let router = enrol_api::router(
+        .with_context(|| format!("opening the database {}", db::redact(&database_url)))?;
+    let routers = enrol_api::routers(
         enrol_orchestrator::Orchestrator::new(store.clone()),
         std::sync::Arc::new(evidence),
         config,
     );
-    let listener = tokio::net::TcpListener::bind(args.addr)
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("binding {}", args.addr))?;
-    println!("enrol API listening on http://{}", listener.local_addr()?);
-    enrol_api::serve(listener, router, enrol_api::shutdown_signal())
+        .with_context(|| format!("binding {addr}"))?;
+    let local = listener.local_addr()?;
+    println!("enrol API listening on http://{local}");
+    tracing::info!(addr = %local, "serving the API");
+    let admin = match admin_addr {
+        Some(admin_addr) => {
+            let admin_listener = tokio::net::TcpListener::bind(admin_addr)
+                .await
+                .with_context(|| format!("binding the admin address {admin_addr}"))?;
+            let admin_local = admin_listener.local_addr()?;
+            println!("admin endpoints (/healthz, /readyz, /metrics) on http://{admin_local}");
+            tracing::info!(addr = %admin_local, "serving the admin endpoints");
+            Some(tokio::spawn(enrol_api::serve(
+                admin_listener,
+                routers.admin,
+                enrol_api::shutdown_signal(),
+            )))
+        }
+        None => None,
+    };
+    enrol_api::serve(listener, routers.api, enrol_api::shutdown_signal())
         .await
         .context("serving the API")?;
+    if let Some(admin) = admin {
+        admin
+            .await
+            .context("the admin server stopped abnormally")?
+            .context("serving the admin endpoints")?;
+    }
     store.close().await.context("closing the database")?;
+    tracing::info!("stopped");
     Ok(())
 }

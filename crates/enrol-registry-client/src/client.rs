@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use crate::access::{Access, AccessOutcome, AccessRecorder};
 use crate::config::{ConfigError, RegistriesConfig, RegistryConfig};
 use crate::error::{CallError, ReadError, Transient};
+use crate::observe::{self, BreakerCell, BreakerState};
 
 /// The first path segment under which a registry serves (registries.md), e.g.
 /// `social-insurance` for [`Registry::Insurance`].
@@ -65,6 +66,7 @@ impl Reply {
 pub fn decode<T: DeserializeOwned>(record: &RecordRef, body: &[u8]) -> Result<T, ReadError> {
     let de = &mut serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(de).map_err(|e| {
+        observe::unusable(record.registry);
         let path = e.path().to_string();
         let inner = e.into_inner();
         ReadError::Malformed {
@@ -96,25 +98,32 @@ fn error_body(body: &[u8]) -> (Option<String>, String) {
     }
 }
 
-/// Logs breaker transitions: an open breaker is an operational event.
-#[derive(Debug, Clone, Copy)]
+/// Logs breaker transitions (an open breaker is an operational event) and
+/// keeps the state where probes and metrics read it.
+#[derive(Debug, Clone)]
 struct BreakerLog {
     registry: Registry,
+    cell: Arc<BreakerCell>,
 }
 
 impl failsafe::Instrument for BreakerLog {
-    fn on_call_rejected(&self) {}
+    fn on_call_rejected(&self) {
+        observe::rejected(self.registry);
+    }
 
     fn on_open(&self) {
+        self.cell.set(BreakerState::Open);
         tracing::warn!(registry = %self.registry, "circuit breaker opened");
     }
 
     fn on_half_open(&self) {
+        self.cell.set(BreakerState::HalfOpen);
         tracing::info!(registry = %self.registry, "circuit breaker half-open: probing");
     }
 
     fn on_closed(&self) {
-        tracing::debug!(registry = %self.registry, "circuit breaker closed");
+        self.cell.set(BreakerState::Closed);
+        tracing::info!(registry = %self.registry, "circuit breaker closed");
     }
 }
 
@@ -222,7 +231,10 @@ impl RegistryClient {
                     Duration::from_millis(config.breaker_open_max_ms),
                 ),
             ))
-            .instrument(BreakerLog { registry })
+            .instrument(BreakerLog {
+                registry,
+                cell: BreakerCell::register(registry),
+            })
             .build();
         Ok(RegistryClient {
             inner: Arc::new(Inner {
@@ -273,6 +285,11 @@ impl RegistryClient {
                 detail: format!("consent id {:?} is not a header value", consent.as_str()),
             })?;
             headers.insert(CONSENT_ID, value);
+        }
+        // The id of the request that caused this call, so the registry's
+        // operator can match the read to it (checked by whoever set it).
+        if let Some(value) = observe::current_request_id().and_then(|id| HeaderValue::from_str(&id).ok()) {
+            headers.insert(observe::REQUEST_ID_HEADER, value);
         }
 
         let config = &inner.config;
@@ -327,6 +344,9 @@ impl RegistryClient {
                 return Err(give_up(last));
             }
             tracing::debug!(registry = %inner.registry, %path, sent, ?delay, failure = %last, "retrying");
+            if last != Transient::CircuitOpen {
+                observe::retry(inner.registry);
+            }
             tokio::time::sleep(delay).await;
         }
     }
@@ -446,6 +466,7 @@ impl RegistryClient {
         let received_at = Utc::now();
 
         let record = |outcome: AccessOutcome| {
+            observe::request_sent(inner.registry, &outcome, latency);
             inner.recorder.record(Access {
                 registry: inner.registry,
                 path: path.to_owned(),

@@ -95,6 +95,10 @@ pub struct AccessLogEntry {
     pub purpose: Option<String>,
     /// The status answered.
     pub status: u16,
+    /// `X-Request-Id` as received: the caller's request that caused this
+    /// read. Not in registries.md's log format, so absent when not sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
 }
 
 /// Why the simulator could not run.
@@ -130,6 +134,7 @@ struct LogRecord {
     consent_id: Option<String>,
     purpose: Option<String>,
     status: u16,
+    request_id: Option<String>,
 }
 
 impl LogRecord {
@@ -140,6 +145,7 @@ impl LogRecord {
             consent_id: self.consent_id.clone(),
             purpose: self.purpose.clone(),
             status: self.status,
+            request_id: self.request_id.clone(),
         }
     }
 }
@@ -501,6 +507,7 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Respon
         consent_id,
         purpose,
         status: response.status().as_u16(),
+        request_id: header_text(req.headers(), "x-request-id"),
     };
     {
         // Stamp under the lock, so the log's order and its times agree.
