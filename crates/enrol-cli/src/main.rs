@@ -128,6 +128,10 @@ enum CityCommand {
         seed: u64,
         #[arg(long)]
         out: std::path::PathBuf,
+        /// Share (0 to 1) of each kind of record written self-contradictory
+        /// but well-formed (docs/city-generator.md, "Dirty records"). Off by default.
+        #[arg(long, default_value_t = 0.0, value_parser = demo::parse_rate)]
+        dirty: f64,
     },
 }
 
@@ -219,11 +223,19 @@ async fn run() -> anyhow::Result<()> {
                 None => print!("{result}"),
             }
         }
-        Command::City(CityCommand::Generate { families, seed, out }) => {
-            let city = enrol_city::generate(&enrol_city::CityConfig::new(families, seed));
+        Command::City(CityCommand::Generate {
+            families,
+            seed,
+            out,
+            dirty,
+        }) => {
+            let city = enrol_city::generate(&enrol_city::CityConfig::new(families, seed).with_dirt(dirty));
             city.write_to(&out)
                 .with_context(|| format!("writing the city to {}", out.display()))?;
             println!("{} families written to {}", city.applications.len(), out.display());
+            if !city.dirt.is_empty() {
+                println!("{} dirty records among them", city.dirt.len());
+            }
         }
         Command::Registries(RegistriesCommand::Serve {
             dataset,

@@ -22,7 +22,7 @@ pub use decision::{
 pub use evidence::{
     BirthCertificate, BuildingZone, CurrentPlace, EvidenceBundle, EvidenceRead, Fetched, HouseholdRecord, OfficerFacts,
     PropertyUnit, RecordRef, Registry, RelationToHead, ResidencePermit, School, SchoolCatalogue, SchoolKind, SeatUse,
-    Share, Stage, UnitStatus, Usage,
+    Share, Stage, UnitStatus, UnusableAnswer, Usage,
 };
 pub use geo::{EARTH_RADIUS_KM, GeoPoint};
 pub use ids::{CertificateNo, ConsentId, HouseholdNo, PermitNo, RoundId, SchoolId, UnitNo};
