@@ -3,13 +3,15 @@
 //! and who a child's parents are.
 //!
 //! Each answer is checked against the question before it becomes evidence: a
-//! record about someone other than the person asked for, or a certificate
-//! that names the child as its own parent, is a [`ReadError`], never evidence.
+//! record about someone other than the person asked for, or a body that
+//! breaks the registry's format, is a [`ReadError`] (unusable), never
+//! evidence. A well-formed record is read as it stands, however odd
+//! (registries.md, "Dirty records"); `docs/adapters.md` lists every check.
 
 use chrono::NaiveDate;
 use enrol_domain::{
-    BirthCertificate, CertificateNo, ConsentId, CountyCode, Fetched, HouseholdNo, HouseholdRecord, NationalId,
-    RecordRef, Registry, RelationToHead,
+    BirthCertificate, CertificateNo, ConsentId, CountyCode, Fetched, HouseholdNo, HouseholdRecord, MaskedName,
+    NationalId, RecordRef, Registry, RelationToHead,
 };
 use enrol_registry_client::wire::{WireAddress, non_blank};
 use enrol_registry_client::{ReadError, RegistryClient, RegistryClients, Reply};
@@ -38,15 +40,11 @@ impl HouseholdAdapter {
         consent: &ConsentId,
     ) -> Result<Fetched<HouseholdRecord>, ReadError> {
         let record = RecordRef::new(Registry::Hukou, person_id);
-        let reply = self
-            .hukou
-            .get(&["persons", person_id.as_str()], &[], Some(consent))
+        self.hukou
+            .get_parsed(&["persons", person_id.as_str()], &[], Some(consent), &record, |reply| {
+                household_record_from_reply(person_id, reply)
+            })
             .await
-            .map_err(|source| ReadError::Call {
-                record: record.clone(),
-                source,
-            })?;
-        household_record_from_reply(person_id, &reply)
     }
 
     /// `GET /birth/v1/certificates/{child_id}`: the child's birth certificate, or none.
@@ -56,15 +54,15 @@ impl HouseholdAdapter {
         consent: &ConsentId,
     ) -> Result<Fetched<BirthCertificate>, ReadError> {
         let record = RecordRef::new(Registry::Birth, child_id);
-        let reply = self
-            .birth
-            .get(&["certificates", child_id.as_str()], &[], Some(consent))
+        self.birth
+            .get_parsed(
+                &["certificates", child_id.as_str()],
+                &[],
+                Some(consent),
+                &record,
+                |reply| birth_certificate_from_reply(child_id, reply),
+            )
             .await
-            .map_err(|source| ReadError::Call {
-                record: record.clone(),
-                source,
-            })?;
-        birth_certificate_from_reply(child_id, &reply)
     }
 }
 
@@ -116,6 +114,10 @@ struct WireCertificate {
     birth_date: NaiveDate,
     mother_id: Option<NationalId>,
     father_id: Option<NationalId>,
+    /// Kept only masked (公示); optional, so a registry that leaves it out
+    /// still gives a certificate.
+    #[serde(default)]
+    child_name: Option<String>,
 }
 
 /// Maps the household registry's answer about `asked` into evidence.
@@ -163,28 +165,18 @@ pub fn birth_certificate_from_reply(asked: &NationalId, reply: &Reply) -> Result
                     ),
                 ));
             }
-            for (role, parent) in [("mother", &c.mother_id), ("father", &c.father_id)] {
-                if parent.as_ref() == Some(&c.child_id) {
-                    return Err(ReadError::contradictory(
-                        &source,
-                        format!("names the child {} as its own {role}", c.child_id),
-                    ));
-                }
-            }
-            if let (Some(m), Some(f)) = (&c.mother_id, &c.father_id)
-                && m == f
-            {
-                return Err(ReadError::contradictory(
-                    &source,
-                    format!("names {m} as both mother and father"),
-                ));
-            }
+            // A certificate that names the child as its own parent, or one
+            // person as both parents, is read as it stands (registries.md,
+            // "Dirty records"): a parent is whoever it names, so such a
+            // slot simply proves no guardian a parent.
             Some(BirthCertificate {
                 certificate_no: CertificateNo::new(non_blank(&source, "certificate_no", c.certificate_no)?),
                 child_id: c.child_id,
                 birth_date: c.birth_date,
                 mother_id: c.mother_id,
                 father_id: c.father_id,
+                // Only the masked form, for the public notice (公示).
+                child_name_masked: c.child_name.as_deref().and_then(MaskedName::mask),
             })
         }
     };

@@ -3,18 +3,19 @@
 //! (人社, `/social-insurance/v1`): what a guardian owns, where a migrant
 //! family may live, and how long it has paid in.
 //!
-//! Each answer is checked against the question before it becomes evidence:
-//! holdings whose owners omit the owner asked about, months outside the asked
-//! window or out of order, shares adding up past 100% are [`ReadError`]s.
-
-use std::collections::BTreeSet;
+//! Each answer is checked against the question before it becomes evidence: an
+//! answer about another person or unit, or a body that breaks the registry's
+//! format, is a [`ReadError`] (unusable). A well-formed record is read as it
+//! stands, however odd (registries.md, "Dirty records"): shares past 100%, a
+//! permit that ends before it begins, months out of order or repeated.
+//! `docs/adapters.md` lists every check and its outcome.
 
 use chrono::NaiveDate;
 use enrol_domain::{
     ConsentId, Fetched, NationalId, PermitNo, PropertyUnit, RecordRef, Registry, ResidencePermit, Share, UnitNo,
     UnitStatus, Usage, YearMonth,
 };
-use enrol_registry_client::wire::{WireAddress, non_blank, strictly_ascending};
+use enrol_registry_client::wire::{WireAddress, non_blank};
 use enrol_registry_client::{ReadError, RegistryClient, RegistryClients, Reply};
 use serde::Deserialize;
 
@@ -24,13 +25,6 @@ pub struct ResidenceAdapter {
     property: RegistryClient,
     residence: RegistryClient,
     insurance: RegistryClient,
-}
-
-fn call_error(record: &RecordRef) -> impl FnOnce(enrol_registry_client::CallError) -> ReadError + '_ {
-    move |source| ReadError::Call {
-        record: record.clone(),
-        source,
-    }
 }
 
 impl ResidenceAdapter {
@@ -50,24 +44,26 @@ impl ResidenceAdapter {
         consent: &ConsentId,
     ) -> Result<Fetched<Vec<PropertyUnit>>, ReadError> {
         let record = RecordRef::new(Registry::Property, owner_id);
-        let reply = self
-            .property
-            .get(&["holdings"], &[("owner_id", owner_id.as_str())], Some(consent))
+        self.property
+            .get_parsed(
+                &["holdings"],
+                &[("owner_id", owner_id.as_str())],
+                Some(consent),
+                &record,
+                |reply| holdings_from_reply(owner_id, reply),
+            )
             .await
-            .map_err(call_error(&record))?;
-        holdings_from_reply(owner_id, &reply)
     }
 
     /// `GET /property/v1/units/{unit_no}`: one unit, or none. The rules need
     /// only holdings; this serves officers checking a unit.
     pub async fn unit(&self, unit_no: &UnitNo, consent: &ConsentId) -> Result<Fetched<PropertyUnit>, ReadError> {
         let record = RecordRef::new(Registry::Property, unit_no);
-        let reply = self
-            .property
-            .get(&["units", unit_no.as_str()], &[], Some(consent))
+        self.property
+            .get_parsed(&["units", unit_no.as_str()], &[], Some(consent), &record, |reply| {
+                unit_from_reply(unit_no, reply)
+            })
             .await
-            .map_err(call_error(&record))?;
-        unit_from_reply(unit_no, &reply)
     }
 
     /// `GET /residence/v1/permits/{id}`: the person's residence permit, or none.
@@ -77,12 +73,11 @@ impl ResidenceAdapter {
         consent: &ConsentId,
     ) -> Result<Fetched<ResidencePermit>, ReadError> {
         let record = RecordRef::new(Registry::Residence, holder_id);
-        let reply = self
-            .residence
-            .get(&["permits", holder_id.as_str()], &[], Some(consent))
+        self.residence
+            .get_parsed(&["permits", holder_id.as_str()], &[], Some(consent), &record, |reply| {
+                permit_from_reply(holder_id, reply)
+            })
             .await
-            .map_err(call_error(&record))?;
-        permit_from_reply(holder_id, &reply)
     }
 
     /// `GET /social-insurance/v1/persons/{id}/months?from=&to=`: the months in
@@ -96,16 +91,15 @@ impl ResidenceAdapter {
     ) -> Result<Fetched<Vec<YearMonth>>, ReadError> {
         let record = RecordRef::new(Registry::Insurance, person_id);
         let (from_text, to_text) = (from.to_string(), to.to_string());
-        let reply = self
-            .insurance
-            .get(
+        self.insurance
+            .get_parsed(
                 &["persons", person_id.as_str(), "months"],
                 &[("from", &from_text), ("to", &to_text)],
                 Some(consent),
+                &record,
+                |reply| insurance_months_from_reply(person_id, from, to, reply),
             )
             .await
-            .map_err(call_error(&record))?;
-        insurance_months_from_reply(person_id, from, to, &reply)
     }
 }
 
@@ -160,28 +154,22 @@ struct WireMonths {
     months: Vec<YearMonth>,
 }
 
-/// Checks and maps one unit; `field` locates it in the body for error texts.
+/// Maps one unit; `field` locates it in the body for error texts. The unit is
+/// read as it stands (registries.md, "Dirty records"): shares adding up past
+/// 100, a unit without owners, a registration date in the future are what the
+/// registry says, and each policy clause uses the fields it names. Only an
+/// owner entry repeated word for word is taken once (the same fact twice).
 fn unit_into_domain(source: &RecordRef, field: &str, u: WireUnit) -> Result<PropertyUnit, ReadError> {
     let unit_no = non_blank(source, &format!("{field}.unit_no"), u.unit_no)?;
-    let mut owners_seen = BTreeSet::new();
-    let mut total: u32 = 0;
-    for o in &u.owners {
-        if !owners_seen.insert(&o.id) {
-            return Err(ReadError::contradictory(
-                source,
-                format!("unit {unit_no} lists owner {} twice", o.id),
-            ));
+    let mut owners: Vec<Share> = Vec::with_capacity(u.owners.len());
+    for o in u.owners {
+        let share = Share {
+            id: o.id,
+            share_pct: o.share_pct,
+        };
+        if !owners.contains(&share) {
+            owners.push(share);
         }
-        total = total.saturating_add(o.share_pct);
-    }
-    if u.owners.is_empty() {
-        return Err(ReadError::contradictory(source, format!("unit {unit_no} has no owner")));
-    }
-    if total > 100 {
-        return Err(ReadError::contradictory(
-            source,
-            format!("owners' shares of unit {unit_no} add up to {total}%"),
-        ));
     }
     Ok(PropertyUnit {
         unit_no: UnitNo::new(unit_no),
@@ -196,34 +184,29 @@ fn unit_into_domain(source: &RecordRef, field: &str, u: WireUnit) -> Result<Prop
             WireStatus::Normal => UnitStatus::Normal,
             WireStatus::Sealed => UnitStatus::Sealed,
         },
-        owners: u
-            .owners
-            .into_iter()
-            .map(|o| Share {
-                id: o.id,
-                share_pct: o.share_pct,
-            })
-            .collect(),
+        owners,
     })
 }
 
-/// Maps the property registry's holdings of `owner` into evidence.
+/// Maps the property registry's holdings of `owner` into evidence. Units are
+/// read as they stand, in `unit_no` order whatever order they came in; a unit
+/// whose owners omit `owner` stays (it gives `owner` no share). The same
+/// unit listed twice alike is taken once; listed twice with different
+/// contents it is contradictory beyond reading: unusable.
 pub fn holdings_from_reply(owner: &NationalId, reply: &Reply) -> Result<Fetched<Vec<PropertyUnit>>, ReadError> {
     let source = RecordRef::new(Registry::Property, owner);
     let wire: WireHoldings = reply.decode_required(&source)?;
-    strictly_ascending(&source, "holdings (by unit_no)", &wire.holdings, |u| u.unit_no.clone())?;
     let mut units = Vec::with_capacity(wire.holdings.len());
     for (i, u) in wire.holdings.into_iter().enumerate() {
-        if !u.owners.iter().any(|o| &o.id == owner) {
-            return Err(ReadError::contradictory(
-                &source,
-                format!(
-                    "unit {} is listed as a holding of {owner}, but its owners omit {owner}",
-                    u.unit_no
-                ),
-            ));
-        }
         units.push(unit_into_domain(&source, &format!("holdings[{i}]"), u)?);
+    }
+    units.sort_by(|a, b| a.unit_no.cmp(&b.unit_no));
+    units.dedup();
+    if let Some(pair) = units.windows(2).find(|p| p[0].unit_no == p[1].unit_no) {
+        return Err(ReadError::contradictory(
+            &source,
+            format!("unit {} is listed twice, with different contents", pair[0].unit_no),
+        ));
     }
     Ok(Fetched {
         source,
@@ -266,15 +249,8 @@ pub fn permit_from_reply(asked: &NationalId, reply: &Reply) -> Result<Fetched<Re
                     format!("asked for the permit of {asked}, answered with that of {}", p.holder_id),
                 ));
             }
-            if p.valid_until < p.issued_on {
-                return Err(ReadError::contradictory(
-                    &source,
-                    format!(
-                        "permit {} is valid until {}, before it was issued on {}",
-                        p.permit_no, p.valid_until, p.issued_on
-                    ),
-                ));
-            }
+            // A permit valid until before its issue is read as it stands:
+            // it is simply not valid on any day a clause asks about.
             Some(ResidencePermit {
                 permit_no: PermitNo::new(non_blank(&source, "permit_no", p.permit_no)?),
                 holder_id: p.holder_id,
@@ -306,17 +282,15 @@ pub fn insurance_months_from_reply(
             format!("asked for the months of {asked}, answered with those of {}", wire.id),
         ));
     }
-    if let Some(m) = wire.months.iter().find(|m| **m < from || **m > to) {
-        return Err(ReadError::contradictory(
-            &source,
-            format!("month {m} lies outside the asked range {from} to {to}"),
-        ));
-    }
-    strictly_ascending(&source, "months", &wire.months, |m| *m)?;
+    // Read as it stands: the months paid in the asked window, each once,
+    // ascending. A month listed twice was paid once; one outside the window
+    // is not what was asked.
+    let months: std::collections::BTreeSet<YearMonth> =
+        wire.months.into_iter().filter(|m| (from..=to).contains(m)).collect();
     Ok(Fetched {
         source,
         fetched_at: reply.received_at,
-        record: Some(wire.months),
+        record: Some(months.into_iter().collect()),
     })
 }
 

@@ -14,7 +14,7 @@ use enrol_domain::{
     AddressCode, BuildingKey, BuildingZone, ConsentId, CountyCode, CurrentPlace, Fetched, GeoPoint, NationalId,
     RecordRef, Registry, School, SchoolCatalogue, SchoolId, SchoolKind, SeatUse, Stage, UnitNo,
 };
-use enrol_registry_client::wire::{non_blank, strictly_ascending};
+use enrol_registry_client::wire::non_blank;
 use enrol_registry_client::{ReadError, RegistryClient, RegistryClients, Reply};
 use serde::Deserialize;
 
@@ -30,13 +30,6 @@ pub fn catalogue_ref() -> RecordRef {
     RecordRef::new(Registry::Zones, "schools")
 }
 
-fn call_error(record: &RecordRef) -> impl FnOnce(enrol_registry_client::CallError) -> ReadError + '_ {
-    move |source| ReadError::Call {
-        record: record.clone(),
-        source,
-    }
-}
-
 impl SchoolZoneAdapter {
     pub fn new(clients: &RegistryClients) -> Self {
         SchoolZoneAdapter {
@@ -49,12 +42,9 @@ impl SchoolZoneAdapter {
     /// application, so it carries no consent.
     pub async fn schools(&self) -> Result<SchoolCatalogue, ReadError> {
         let record = catalogue_ref();
-        let reply = self
-            .zones
-            .get(&["schools"], &[], None)
+        self.zones
+            .get_parsed(&["schools"], &[], None, &record, catalogue_from_reply)
             .await
-            .map_err(call_error(&record))?;
-        catalogue_from_reply(&reply)
     }
 
     /// `GET /zones/v1/buildings/{building_key}`: the schools zoned for a
@@ -65,12 +55,15 @@ impl SchoolZoneAdapter {
         consent: &ConsentId,
     ) -> Result<Fetched<BuildingZone>, ReadError> {
         let record = RecordRef::new(Registry::Zones, building_key);
-        let reply = self
-            .zones
-            .get(&["buildings", building_key.as_str()], &[], Some(consent))
+        self.zones
+            .get_parsed(
+                &["buildings", building_key.as_str()],
+                &[],
+                Some(consent),
+                &record,
+                |reply| building_from_reply(building_key, reply),
+            )
             .await
-            .map_err(call_error(&record))?;
-        building_from_reply(building_key, &reply)
     }
 
     /// `GET /zones/v1/addresses?text=`: the room-level codes an address text
@@ -81,24 +74,22 @@ impl SchoolZoneAdapter {
         consent: &ConsentId,
     ) -> Result<Fetched<Vec<AddressCode>>, ReadError> {
         let record = RecordRef::new(Registry::Zones, text);
-        let reply = self
-            .zones
-            .get(&["addresses"], &[("text", text)], Some(consent))
+        self.zones
+            .get_parsed(&["addresses"], &[("text", text)], Some(consent), &record, |reply| {
+                address_matches_from_reply(text, reply)
+            })
             .await
-            .map_err(call_error(&record))?;
-        address_matches_from_reply(text, &reply)
     }
 
     /// `GET /enrolment-history/v1/units/{unit_no}`: places already granted on
     /// the strength of a unit (学位使用记录); none is an empty list.
     pub async fn unit_uses(&self, unit_no: &UnitNo, consent: &ConsentId) -> Result<Fetched<Vec<SeatUse>>, ReadError> {
         let record = RecordRef::new(Registry::History, unit_no);
-        let reply = self
-            .history
-            .get(&["units", unit_no.as_str()], &[], Some(consent))
+        self.history
+            .get_parsed(&["units", unit_no.as_str()], &[], Some(consent), &record, |reply| {
+                unit_uses_from_reply(unit_no, reply)
+            })
             .await
-            .map_err(call_error(&record))?;
-        unit_uses_from_reply(unit_no, &reply)
     }
 
     /// `GET /enrolment-history/v1/children/{id}`: where a child is at school
@@ -109,12 +100,11 @@ impl SchoolZoneAdapter {
         consent: &ConsentId,
     ) -> Result<Fetched<CurrentPlace>, ReadError> {
         let record = RecordRef::new(Registry::History, child_id);
-        let reply = self
-            .history
-            .get(&["children", child_id.as_str()], &[], Some(consent))
+        self.history
+            .get_parsed(&["children", child_id.as_str()], &[], Some(consent), &record, |reply| {
+                current_place_from_reply(child_id, reply)
+            })
             .await
-            .map_err(call_error(&record))?;
-        current_place_from_reply(child_id, &reply)
     }
 }
 
@@ -274,17 +264,14 @@ pub fn building_from_reply(asked: &BuildingKey, reply: &Reply) -> Result<Fetched
                     format!("asked for building {asked}, answered about {}", b.building_key),
                 ));
             }
+            // A school zoned twice is zoned: taken once, in its first place.
             let mut seen = BTreeSet::new();
             let mut schools = Vec::with_capacity(b.schools.len());
             for (i, s) in b.schools.into_iter().enumerate() {
                 let id = school_id(&source, &format!("schools[{i}]"), s)?;
-                if !seen.insert(id.clone()) {
-                    return Err(ReadError::Malformed {
-                        record: source.clone(),
-                        detail: format!("school {id} is zoned twice"),
-                    });
+                if seen.insert(id.clone()) {
+                    schools.push(id);
                 }
-                schools.push(id);
             }
             Some(BuildingZone {
                 building_key: b.building_key,
@@ -304,12 +291,12 @@ pub fn building_from_reply(asked: &BuildingKey, reply: &Reply) -> Result<Fetched
 pub fn address_matches_from_reply(asked: &str, reply: &Reply) -> Result<Fetched<Vec<AddressCode>>, ReadError> {
     let source = RecordRef::new(Registry::Zones, asked);
     let wire: WireMatches = reply.decode_required(&source)?;
-    let codes: Vec<AddressCode> = wire.matches.into_iter().map(|m| m.code).collect();
-    strictly_ascending(&source, "matches (by code)", &codes, |c| c.clone())?;
+    // Read as it stands: the codes matched, each once, ascending.
+    let codes: BTreeSet<AddressCode> = wire.matches.into_iter().map(|m| m.code).collect();
     Ok(Fetched {
         source,
         fetched_at: reply.received_at,
-        record: Some(codes),
+        record: Some(codes.into_iter().collect()),
     })
 }
 

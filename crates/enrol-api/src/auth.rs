@@ -53,6 +53,16 @@ impl Credentials {
     }
 }
 
+impl Credentials {
+    /// The officer whose token this is.
+    pub fn officer(&self, token: &str) -> Option<Officer> {
+        self.officers.get(&digest(token)).map(|(name, role)| Officer {
+            name: name.clone(),
+            role: *role,
+        })
+    }
+}
+
 /// A family's request, as the upstream app vouches for it.
 #[derive(Debug, Clone)]
 pub struct Citizen {
@@ -69,14 +79,19 @@ impl Citizen {
     }
 }
 
-/// An officer's request.
-#[derive(Debug, Clone)]
+/// An officer, as a request or a console session names them.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Officer {
     pub name: String,
     pub role: Role,
 }
 
 impl Officer {
+    /// Whether the officer's role covers `needed`.
+    pub fn may(&self, needed: Role) -> bool {
+        self.role >= needed
+    }
+
     /// 403 unless the officer's role covers `needed`.
     pub fn require(&self, needed: Role) -> Result<(), ApiError> {
         if self.role >= needed {
@@ -126,19 +141,16 @@ pub async fn require_officer(
         let (scheme, token) = value.split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
     });
-    let Some((name, role)) = token.and_then(|t| credentials.officers.get(&digest(t))) else {
+    let Some(officer) = token.and_then(|t| credentials.officer(t)) else {
         return ApiError::Unauthenticated {
             scheme: AuthScheme::Officer,
             detail: "a known bearer token is required",
         }
         .into_response();
     };
-    let officer = Officer {
-        name: name.clone(),
-        role: *role,
-    };
+    let name = officer.name.clone();
     request.extensions_mut().insert(officer);
     let mut response = next.run(request).await;
-    response.extensions_mut().insert(Actor::Officer(name.clone()));
+    response.extensions_mut().insert(Actor::Officer(name));
     response
 }

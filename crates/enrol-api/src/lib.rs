@@ -24,6 +24,8 @@
 mod auth;
 mod body;
 mod config;
+mod engine;
+mod exports;
 mod family;
 mod model;
 mod observe;
@@ -31,34 +33,34 @@ mod officer;
 mod openapi;
 mod ops;
 mod problem;
+mod routes;
 mod state;
 
-use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::get;
 use axum::{Json, Router, middleware};
 use enrol_orchestrator::{EvidenceSource, Orchestrator};
 use tower_http::limit::RequestBodyLimitLayer;
 
-pub use auth::{API_KEY_HEADER, CITIZEN_HEADER};
+pub use auth::{API_KEY_HEADER, CITIZEN_HEADER, Officer};
 pub use config::{
     ApiConfig, ConfigError, DEFAULT_BODY_LIMIT, DEFAULT_OFFICER_BODY_LIMIT, DEV_APP_KEY, DEV_BANNER, DEV_OFFICER_TOKEN,
     MIN_SECRET_LEN, Role,
 };
+pub use engine::Engine;
+pub use exports::{EXPORTS, ExportError, export_bytes, report_input};
 pub use model::*;
 pub use observe::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, acceptable_request_id};
 pub use openapi::openapi;
 pub use ops::{DB_PING_TIMEOUT, DatabaseCheck, Readiness, metrics_handle};
 pub use problem::{PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem};
 
-use crate::auth::Credentials;
-use crate::state::{AppState, Source};
-
 /// The whole API over an orchestrator and an evidence source (the registry
-/// adapters, for verification and review).
+/// adapters, for verification and review). [`Engine::router`] is the same,
+/// for a server that also serves the console over the same engine.
 pub fn router<S: EvidenceSource + 'static>(orchestrator: Orchestrator, evidence: Arc<S>, config: ApiConfig) -> Router {
     routers(orchestrator, evidence, config).api
 }
@@ -69,60 +71,36 @@ pub fn routers<S: EvidenceSource + 'static>(
     evidence: Arc<S>,
     config: ApiConfig,
 ) -> Routers {
+    Engine::new(orchestrator, evidence, config).routers()
+}
+
+fn api_routers(engine: &Engine) -> Routers {
+    let config = &engine.config;
     if config.dev {
         tracing::warn!("{DEV_BANNER}");
     }
     ops::metrics_handle();
-    let credentials = Arc::new(Credentials::new(&config));
-    let state = AppState {
-        orchestrator,
-        evidence: Arc::new(Source(evidence)),
-        verify_options: config.verify,
-        runs: Arc::new(Mutex::new(BTreeMap::new())),
-    };
+    let credentials = engine.credentials.clone();
+    let state = engine.state.clone();
 
     // Layers run outside-in: authentication before the body is read, so an
     // unknown caller learns nothing, not even the size limit. Route layers, so
-    // that an unknown path is a plain 404 whoever asks.
-    let app = Router::new()
-        .route("/v1/applications", post(family::submit))
-        .route(
-            "/v1/applications/{application_id}",
-            get(family::get_application).delete(family::withdraw),
-        )
-        .route("/v1/applications/{application_id}/decision", get(family::get_decision))
-        .route("/v1/applications/{application_id}/result", get(family::get_result))
-        .route_layer(RequestBodyLimitLayer::new(config.body_limit))
-        .route_layer(middleware::from_fn_with_state(credentials.clone(), auth::require_app));
-
-    let officer = Router::new()
-        .route("/v1/rounds", get(officer::list_rounds).post(officer::create_round))
-        .route("/v1/rounds/{round}", get(officer::get_round))
-        .route("/v1/rounds/{round}/close", post(officer::close_round))
-        .route(
-            "/v1/rounds/{round}/verify",
-            get(officer::get_verification).post(officer::start_verification),
-        )
-        .route("/v1/rounds/{round}/allocate", post(officer::allocate_round))
-        .route("/v1/rounds/{round}/publish", post(officer::publish_round))
-        .route("/v1/rounds/{round}/applications", get(officer::list_applications))
-        .route(
-            "/v1/rounds/{round}/applications/{application_id}",
-            get(officer::get_officer_application),
-        )
-        .route("/v1/rounds/{round}/exclusions", post(officer::exclude))
-        .route("/v1/rounds/{round}/corrections", post(officer::correct_seat))
-        .route("/v1/rounds/{round}/reviews", get(officer::review_queue))
-        .route(
-            "/v1/rounds/{round}/reviews/{application_id}",
-            post(officer::resolve_review),
-        )
-        .route("/v1/rounds/{round}/reports/schools", get(officer::school_reports))
-        .route("/v1/rounds/{round}/audit", get(officer::audit_log))
-        .route("/v1/rounds/{round}/exports/{file}", get(officer::export))
-        .route("/metrics", get(ops::metrics))
-        .route_layer(RequestBodyLimitLayer::new(config.officer_body_limit))
-        .route_layer(middleware::from_fn_with_state(credentials, auth::require_officer));
+    // that an unknown path is a plain 404 whoever asks. The documented routes
+    // come from routes.rs; `/metrics` (Prometheus text, for operators) is not
+    // part of the documented API.
+    let routes = routes::routes();
+    let routes = routes::Routes {
+        family: routes
+            .family
+            .route_layer(RequestBodyLimitLayer::new(config.body_limit))
+            .route_layer(middleware::from_fn_with_state(credentials.clone(), auth::require_app)),
+        officer: routes
+            .officer
+            .route("/metrics", get(ops::metrics))
+            .route_layer(RequestBodyLimitLayer::new(config.officer_body_limit))
+            .route_layer(middleware::from_fn_with_state(credentials, auth::require_officer)),
+        public: routes.public,
+    };
 
     let admin = observed(
         Router::new()
@@ -132,12 +110,10 @@ pub fn routers<S: EvidenceSource + 'static>(
             .with_state(state.clone()),
     );
 
-    let document = Arc::new(openapi::openapi());
-    let api = Router::new()
-        .merge(app)
-        .merge(officer)
+    let (api, document) = openapi::documented(routes).split_for_parts();
+    let document = Arc::new(document);
+    let api = api
         .route("/openapi.json", get(move || async move { Json((*document).clone()) }))
-        .route("/health", get(health))
         .route("/healthz", get(ops::healthz))
         .with_state(state.clone())
         // tower-http's limit is the one in force, not axum's default.

@@ -1,42 +1,23 @@
-//! The OpenAPI document, generated from the handlers and bodies (utoipa) and
-//! served at `/openapi.json`, so the app's developers can generate a client.
+//! The OpenAPI document, generated from the routes themselves (utoipa-axum,
+//! see `routes.rs`) and served at `/openapi.json`, so the app's developers can
+//! generate a client. This module adds what is not a route: the title, the
+//! tags and the security schemes.
 
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{family, officer};
+use utoipa_axum::router::OpenApiRouter;
 
+use crate::routes::{Routes, routes};
+use crate::state::AppState;
+
+/// Everything of the document but its paths and their schemas.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "enrol API",
         description = "Zero-paperwork school enrolment (全网办 义务教育招生): the upstream app's endpoints for families \
 and the officers' endpoints. Every refusal is an RFC 9457 problem (`application/problem+json`); see docs/api.md.",
-    ),
-    paths(
-        family::submit,
-        family::get_application,
-        family::withdraw,
-        family::get_decision,
-        family::get_result,
-        officer::list_rounds,
-        officer::create_round,
-        officer::get_round,
-        officer::close_round,
-        officer::start_verification,
-        officer::get_verification,
-        officer::allocate_round,
-        officer::publish_round,
-        officer::list_applications,
-        officer::get_officer_application,
-        officer::exclude,
-        officer::correct_seat,
-        officer::review_queue,
-        officer::resolve_review,
-        officer::school_reports,
-        officer::audit_log,
-        officer::export,
-        crate::health,
     ),
     modifiers(&Security),
     tags(
@@ -83,7 +64,15 @@ impl Modify for Security {
     }
 }
 
-/// The OpenAPI document of the API.
+/// The routes of `routes`, with their document.
+pub(crate) fn documented(routes: Routes) -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(routes.family)
+        .merge(routes.officer)
+        .merge(routes.public)
+}
+
+/// The OpenAPI document of the API: exactly the routes [`crate::router`] serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    documented(routes()).into_openapi()
 }

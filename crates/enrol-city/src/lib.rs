@@ -15,6 +15,7 @@
 
 mod address;
 mod dice;
+mod dirt;
 mod family;
 mod geo;
 mod ids;
@@ -27,6 +28,7 @@ mod write;
 use enrol_domain::{AddressCode, Application};
 
 pub use address::Gazetteer;
+pub use dirt::{DirtKind, DirtyRecord};
 pub use family::junior::{
     JUNIOR_ROUND, JUNIOR_SEAT_LOCK_FIRST_YEAR, JUNIOR_SIBLING_GRADES, JuniorProfile, JuniorRates, JuniorResidence,
     JuniorTrigger,
@@ -43,6 +45,9 @@ pub struct CityConfig {
     pub seed: u64,
     /// How often each kind of family appears.
     pub rates: Rates,
+    /// Share of each kind of record made self-contradictory but well-formed
+    /// (`--dirty RATE`, `docs/city-generator.md`); 0 for a clean city.
+    pub dirty: f64,
     /// Junior families (小升初), one junior application each, drawn from a
     /// stream of their own after the first-grade families.
     pub junior_families: usize,
@@ -58,9 +63,16 @@ impl CityConfig {
             families,
             seed,
             rates: Rates::default(),
+            dirty: 0.0,
             junior_families: families / 2,
             junior_rates: JuniorRates::default(),
         }
+    }
+
+    /// The same city with `rate` of each kind of record made dirty.
+    pub fn with_dirt(mut self, rate: f64) -> Self {
+        self.dirty = rate;
+        self
     }
 }
 
@@ -90,6 +102,8 @@ pub struct City {
     pub applications: Vec<Application>,
     /// One per application, by `application_id`.
     pub families: Vec<FamilyProfile>,
+    /// The dirty records written (`CityConfig::dirty`), sorted; not part of the dataset.
+    pub dirt: Vec<DirtyRecord>,
     /// `applications-junior.jsonl` (round `2027-junior`), by `application_id`.
     pub junior_applications: Vec<Application>,
     /// One per junior application, by `application_id`.
@@ -110,5 +124,9 @@ pub fn generate(config: &CityConfig) -> City {
         b.family(i);
     }
     b.junior_cohort(config.seed, config.junior_families, &config.junior_rates);
-    write::finish(b, config.families)
+    let mut city = write::finish(b, config.families);
+    if config.dirty > 0.0 {
+        city.dirt = dirt::make_dirty(&mut city, config.seed, config.dirty);
+    }
+    city
 }

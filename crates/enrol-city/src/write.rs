@@ -77,6 +77,7 @@ pub(crate) fn finish(mut b: Builder<'_>, families: usize) -> City {
         child_places: b.places,
         applications: b.applications,
         families: b.profiles,
+        dirt: Vec::new(),
         junior_applications: b.junior_applications,
         junior_families: b.junior_profiles,
     }

@@ -31,6 +31,10 @@ pub struct DemoArgs {
     /// Generate a city of this many families instead.
     #[arg(long)]
     pub families: Option<usize>,
+    /// With `--families`: the share (0 to 1) of each kind of record written
+    /// self-contradictory but well-formed (docs/city-generator.md). Off by default.
+    #[arg(long, requires = "families", value_parser = parse_rate)]
+    pub dirty: Option<f64>,
     /// The round seed, taken whole (a demo round; a live round commits a sealed seed).
     #[arg(long, default_value = SAMPLE_SEED)]
     pub seed: String,
@@ -89,16 +93,78 @@ fn bar(len: u64, what: &str) -> ProgressBar {
     bar
 }
 
+/// `--dirty RATE`: a share from 0 to 1.
+pub fn parse_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if (0.0..=1.0).contains(&rate) => Ok(rate),
+        Ok(rate) => Err(format!("{rate} is not a share from 0 to 1")),
+        Err(e) => Err(format!("{text:?} is not a number: {e}")),
+    }
+}
+
+/// A value as a POSIX shell reads it back: bare when plain, else single-quoted.
+fn shell_word(value: &str) -> String {
+    let plain = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/._-+:=,@%".contains(&b));
+    if plain {
+        value.to_owned()
+    } else {
+        format!("'{}'", value.replace('\'', r"'\''"))
+    }
+}
+
+/// The command that resumes this demo's round where it stood.
+fn resume_command(args: &DemoArgs, dataset_dir: &Path, database_url: &str) -> String {
+    let mut words = vec![
+        "enrol".to_owned(),
+        "demo".to_owned(),
+        "--dataset".to_owned(),
+        shell_word(&dataset_dir.display().to_string()),
+        "--seed".to_owned(),
+        shell_word(&args.seed),
+        "--faults".to_owned(),
+        shell_word(&args.faults),
+        "--out".to_owned(),
+        shell_word(&args.out.display().to_string()),
+    ];
+    if let Some(policy) = &args.policy {
+        words.push("--policy".to_owned());
+        words.push(shell_word(&policy.display().to_string()));
+    }
+    words.push("--database-url".to_owned());
+    words.push(shell_word(database_url));
+    words.join(" ")
+}
+
 pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let mut scratch = WorkDir::new()?;
+    let mut resume = None;
+    let result = run_in(&args, &scratch, &mut resume).await;
+    match (result, resume) {
+        (Ok(()), _) => Ok(()),
+        (Err(e), None) => Err(e),
+        (Err(e), Some(command)) => {
+            // The round (and a generated city) stay where the command finds them.
+            scratch.keep();
+            Err(e.context(format!(
+                "the round did not finish; it is kept, and this resumes it where it stood:\n  {command}"
+            )))
+        }
+    }
+}
+
+async fn run_in(args: &DemoArgs, scratch: &WorkDir, resume: &mut Option<String>) -> anyhow::Result<()> {
     let mut phases = Phases::new(args.phase_report.as_deref())?;
-    let scratch = WorkDir::new()?;
     let work = scratch.path();
     let dataset_dir = match (args.families, &args.dataset) {
         (Some(families), _) => {
             let dir = work.join("city");
             let spinner = ProgressBar::new_spinner().with_message(format!("generating a city of {families} families"));
             spinner.enable_steady_tick(Duration::from_millis(120));
-            let city = enrol_city::generate(&enrol_city::CityConfig::new(families, 2027));
+            let config = enrol_city::CityConfig::new(families, 2027).with_dirt(args.dirty.unwrap_or(0.0));
+            let city = enrol_city::generate(&config);
             city.write_to(&dir)
                 .with_context(|| format!("writing the generated city to {}", dir.display()))?;
             spinner.finish_and_clear();
@@ -152,6 +218,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
     let store = enrol_store::Store::open(&database_url)
         .await
         .context("opening the database")?;
+    *resume = Some(resume_command(args, &dataset_dir, &database_url));
     let orchestrator = Orchestrator::new(store);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -215,8 +282,9 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<()> {
         phases.mark("verify")?;
         if !report.verified {
             bail!(
-                "{} applications are still pending: a registry stays down; run the demo again to resume",
-                report.pending
+                "{} applications are still pending: a registry did not answer in {} passes",
+                report.pending,
+                options.passes
             );
         }
         pause().await;
@@ -366,23 +434,33 @@ fn print_summary(round_id: &str, summary: &OutputSummary, refused: &[(usize, Str
 }
 
 /// The demo's scratch folder (a generated city, the default database),
-/// removed however the demo ends.
-struct WorkDir(PathBuf);
+/// removed when the demo ends, unless kept for resuming an unfinished round.
+struct WorkDir {
+    path: PathBuf,
+    keep: bool,
+}
 
 impl WorkDir {
     fn new() -> anyhow::Result<WorkDir> {
-        let dir = std::env::temp_dir().join(format!("enrol-demo-{}", uuid::Uuid::new_v4().simple()));
-        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-        Ok(WorkDir(dir))
+        let path = std::env::temp_dir().join(format!("enrol-demo-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(WorkDir { path, keep: false })
     }
 
     fn path(&self) -> &Path {
-        &self.0
+        &self.path
+    }
+
+    /// Leaves the folder in place when the demo ends.
+    fn keep(&mut self) {
+        self.keep = true;
     }
 }
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
     }
 }

@@ -68,6 +68,15 @@ enum Command {
         #[arg(long)]
         out: Option<std::path::PathBuf>,
     },
+    /// Download an allocated round's output, report.html, assignments.xlsx and (once published) the 公示 notice.csv.
+    Report {
+        #[command(flatten)]
+        connection: officer::Connection,
+        round: String,
+        /// The folder to write into (created if missing).
+        #[arg(long)]
+        out: std::path::PathBuf,
+    },
     /// Serve the engine's HTTP API (families' upstream apps and officers).
     Serve(ServeArgs),
     /// Database maintenance.
@@ -120,6 +129,10 @@ enum CityCommand {
         seed: u64,
         #[arg(long)]
         out: std::path::PathBuf,
+        /// Share (0 to 1) of each kind of record written self-contradictory
+        /// but well-formed (docs/city-generator.md, "Dirty records"). Off by default.
+        #[arg(long, default_value_t = 0.0, value_parser = demo::parse_rate)]
+        dirty: f64,
     },
 }
 
@@ -211,11 +224,19 @@ async fn run() -> anyhow::Result<()> {
                 None => print!("{result}"),
             }
         }
-        Command::City(CityCommand::Generate { families, seed, out }) => {
-            let city = enrol_city::generate(&enrol_city::CityConfig::new(families, seed));
+        Command::City(CityCommand::Generate {
+            families,
+            seed,
+            out,
+            dirty,
+        }) => {
+            let city = enrol_city::generate(&enrol_city::CityConfig::new(families, seed).with_dirt(dirty));
             city.write_to(&out)
                 .with_context(|| format!("writing the city to {}", out.display()))?;
             println!("{} families written to {}", city.applications.len(), out.display());
+            if !city.dirt.is_empty() {
+                println!("{} dirty records among them", city.dirt.len());
+            }
         }
         Command::Registries(RegistriesCommand::Serve {
             dataset,
@@ -246,6 +267,7 @@ async fn run() -> anyhow::Result<()> {
             file,
             out,
         } => officer::export(connection, round, file, out).await?,
+        Command::Report { connection, round, out } => officer::report(connection, round, out).await?,
         Command::Db(DbCommand::Migrate { database_url }) => {
             let store = enrol_store::Store::open(&database_url)
                 .await

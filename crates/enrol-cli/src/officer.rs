@@ -357,3 +357,43 @@ pub async fn export(conn: Connection, round: String, file: String, out: Option<P
     }
     Ok(())
 }
+
+/// The files `enrol report` writes: the round output, the officers' report
+/// and workbook, and (once published) the public notice.
+const REPORT_FILES: [&str; 6] = [
+    "decisions.jsonl",
+    "assignments.csv",
+    "schools.csv",
+    "instance.json",
+    "report.html",
+    "assignments.xlsx",
+];
+
+/// `enrol report ROUND --out DIR`: an allocated round's output with
+/// `report.html` and `assignments.xlsx` (what `enrol demo` writes), and the
+/// public notice `notice.csv` once the round is published.
+pub async fn report(conn: Connection, round: String, out: PathBuf) -> anyhow::Result<()> {
+    let api = Api::new(conn);
+    let detail = api.get(&format!("/v1/rounds/{round}")).await?;
+    let state = detail["state"].as_str().unwrap_or_default().to_owned();
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let mut files: Vec<&str> = REPORT_FILES.to_vec();
+    if state == "published" {
+        files.push("notice.csv");
+    }
+    for file in &files {
+        let response = api
+            .send(api.client.get(api.url(&format!("/v1/rounds/{round}/exports/{file}"))))
+            .await
+            .with_context(|| format!("downloading {file}"))?;
+        let bytes = response.bytes().await?;
+        let path = out.join(file);
+        std::fs::write(&path, &bytes).with_context(|| format!("writing {}", path.display()))?;
+    }
+    println!(
+        "round {round} ({state}): {} written to {}",
+        files.join(" "),
+        out.display()
+    );
+    Ok(())
+}

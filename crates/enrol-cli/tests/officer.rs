@@ -273,6 +273,29 @@ async fn an_officer_runs_a_round_with_the_cli_against_enrol_serve() {
     );
     assert_eq!(corrections.as_array().map(Vec::len), Some(2), "{corrections}");
 
+    // `enrol report`: the demo's files for this round, and the public notice.
+    let out = work.join("report");
+    enrol(&server, &["report", "2027-primary", "--out", out.to_str().unwrap()]);
+    for file in ["decisions.jsonl", "schools.csv", "instance.json", "report.html"] {
+        assert!(out.join(file).exists(), "{file} written");
+    }
+    assert_eq!(
+        std::fs::read_to_string(out.join("assignments.csv"))
+            .unwrap()
+            .lines()
+            .count(),
+        std::fs::read_to_string(&csv).unwrap().lines().count()
+    );
+    assert!(
+        std::fs::read(out.join("assignments.xlsx"))
+            .unwrap()
+            .starts_with(b"PK\x03\x04")
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("2027-primary") && html.contains("太白路小学"));
+    let notice = std::fs::read_to_string(out.join("notice.csv")).unwrap();
+    common::assert_notice_is_public(&notice, 33);
+
     let audit = enrol(&server, &["round", "audit", "2027-primary"]);
     let text = audit.to_string();
     assert!(

@@ -285,6 +285,19 @@ api_key = "dev-key"
         action("/v1/rounds/{round}/close").unwrap()["fields"]["round"],
         round_id.as_str()
     );
+    let closed = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "round transition" && l["fields"]["to"] == "closed")
+        .unwrap_or_else(|| panic!("no transition line in:\n{log}"));
+    assert_eq!(
+        (
+            closed["fields"]["round"].as_str(),
+            closed["fields"]["from"].as_str(),
+            closed["fields"]["actor"].as_str()
+        ),
+        (Some(round_id.as_str()), Some("open"), Some("wang.fang")),
+        "{closed}"
+    );
     let finished = lines
         .iter()
         .find(|l| l["fields"]["message"] == "verification finished")

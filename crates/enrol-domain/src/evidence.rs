@@ -9,8 +9,8 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Address, AddressCode, BuildingKey, CertificateNo, CountyCode, GeoPoint, HouseholdNo, NationalId, PermitNo,
-    SchoolId, UnitNo, YearMonth,
+    Address, AddressCode, BuildingKey, CertificateNo, CountyCode, GeoPoint, HouseholdNo, MaskedName, NationalId,
+    PermitNo, SchoolId, UnitNo, YearMonth,
 };
 
 /// A registry as reasons cite it (`registry:record`, formats.md).
@@ -133,6 +133,11 @@ pub struct BirthCertificate {
     pub birth_date: NaiveDate,
     pub mother_id: Option<NationalId>,
     pub father_id: Option<NationalId>,
+    /// The child's name as the public notice (公示) shows it (`李*雨`): the
+    /// engine never keeps the whole name. Absent in evidence read before it
+    /// was kept, or when the registry gave no name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_name_masked: Option<MaskedName>,
 }
 
 impl BirthCertificate {
@@ -327,6 +332,21 @@ pub struct OfficerFacts {
     pub birth_date_confirmed: bool,
 }
 
+/// A read whose answer came but cannot be read (registries.md, "Dirty
+/// records"): a body that breaks the registry's format, or an answer about
+/// another record than the one asked for, even after the client's own
+/// retries. It is a permanent failure of that read: the rules decide the
+/// application `review` citing the record, and nothing is read after it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnusableAnswer {
+    /// The record, as reasons cite it.
+    pub record: RecordRef,
+    /// The read that got the answer.
+    pub read: EvidenceRead,
+    /// What is wrong with it, for the officer (a JSON path and what did not fit).
+    pub detail: String,
+}
+
 /// Everything read for one application, keyed by what was asked. Ordered
 /// maps, so a bundle serialises the same way every time.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -344,6 +364,11 @@ pub struct EvidenceBundle {
     pub buildings: BTreeMap<BuildingKey, Fetched<BuildingZone>>,
     #[serde(default)]
     pub officer_facts: OfficerFacts,
+    /// Reads whose answers could not be read, by the record's citation
+    /// (`registry:record`). Absent from the JSON when empty, so clean
+    /// bundles serialise as before.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub unusable: BTreeMap<String, UnusableAnswer>,
 }
 
 impl EvidenceBundle {

@@ -10,6 +10,7 @@ mod decision;
 mod evidence;
 mod geo;
 mod ids;
+mod mask;
 mod month;
 mod national_id;
 
@@ -21,9 +22,10 @@ pub use decision::{
 pub use evidence::{
     BirthCertificate, BuildingZone, CurrentPlace, EvidenceBundle, EvidenceRead, Fetched, HouseholdRecord, OfficerFacts,
     PropertyUnit, RecordRef, Registry, RelationToHead, ResidencePermit, School, SchoolCatalogue, SchoolKind, SeatUse,
-    Share, Stage, UnitStatus, Usage,
+    Share, Stage, UnitStatus, UnusableAnswer, Usage,
 };
 pub use geo::{EARTH_RADIUS_KM, GeoPoint};
 pub use ids::{CertificateNo, ConsentId, HouseholdNo, PermitNo, RoundId, SchoolId, UnitNo};
+pub use mask::{MaskedName, mask_national_id};
 pub use month::{YearMonth, YearMonthError};
 pub use national_id::{NationalId, NationalIdError};

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use enrol_domain::{Application, EvidenceBundle, EvidenceRead, RecordRef};
+use enrol_domain::{Application, EvidenceBundle, EvidenceRead, RecordRef, UnusableAnswer};
 use enrol_registry_client::{ReadError, ReadFailureKind};
 use futures::StreamExt;
 use futures::future::join_all;
@@ -162,9 +162,12 @@ impl Incomplete {
 /// The result of gathering one application's evidence.
 #[derive(Debug, Clone, PartialEq)]
 pub enum GatherOutcome {
-    /// Everything the planner asks for is in the bundle: ready for a decision.
+    /// Ready for a decision: everything the planner asks for is in the
+    /// bundle, or a registry's answer was unusable (`bundle.unusable` is not
+    /// empty: a permanent failure, which the rules decide as `review`).
     Complete(EvidenceBundle),
-    /// Not complete: the application is pending.
+    /// A registry did not answer (a transient failure, or one an operator
+    /// must fix): the application is pending, and the next pass asks again.
     Pending(Incomplete),
 }
 
@@ -187,6 +190,20 @@ impl GatherOutcome {
             failures: vec![failure],
         })
     }
+}
+
+/// Files a permanent failure of `read` in the bundle (registries.md, "Dirty
+/// records"): the rules then decide the application `review` citing the record.
+pub fn record_unusable(bundle: &mut EvidenceBundle, read: EvidenceRead, error: &ReadError) {
+    let record = read.record_ref();
+    bundle.unusable.insert(
+        record.to_string(),
+        UnusableAnswer {
+            record,
+            read,
+            detail: error.detail(),
+        },
+    );
 }
 
 /// How far [`Gatherer::gather_all`] has come.
@@ -271,6 +288,7 @@ impl<P: ReadPlanner + 'static> Gatherer<P> {
             tracing::debug!(application = %app.application_id, round, reads = reads.len(), "reading");
             let answers = join_all(reads.iter().map(|read| inner.registries.perform(read, &app.consent_id))).await;
             let mut failures = Vec::new();
+            let mut unusable = Vec::new();
             for (read, answer) in reads.into_iter().zip(answers) {
                 match answer {
                     Ok(answer) => {
@@ -280,11 +298,30 @@ impl<P: ReadPlanner + 'static> Gatherer<P> {
                             });
                         }
                     }
+                    Err(error) if error.is_unusable() => unusable.push((read, error)),
                     Err(error) => failures.push(Failure::Read { read, error }),
                 }
             }
             if !failures.is_empty() {
+                // A registry that did not answer wins: the next pass reads
+                // everything again, the unusable answers included.
+                failures.extend(unusable.into_iter().map(|(read, error)| Failure::Read { read, error }));
                 return GatherOutcome::Pending(Incomplete { bundle, failures });
+            }
+            if !unusable.is_empty() {
+                // Permanent: asking again will not help. The bundle records
+                // the unusable reads and is ready for a decision (the rules
+                // decide it `review` citing them); nothing more is read.
+                for (read, error) in unusable {
+                    tracing::warn!(
+                        application = %app.application_id,
+                        registry = %error.record().registry,
+                        kind = ?error.kind(),
+                        "registry answer unusable: the application goes to review"
+                    );
+                    record_unusable(&mut bundle, read, &error);
+                }
+                return GatherOutcome::Complete(bundle);
             }
         }
         let rounds = inner.options.max_rounds;

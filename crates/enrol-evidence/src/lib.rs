@@ -11,6 +11,10 @@
 //! When a registry stays down beyond the client's retries and deadline, the
 //! outcome is [`GatherOutcome::Pending`] with the failures recorded and the
 //! partial bundle kept to resume from: never a decision on partial evidence.
+//! When a registry answers with something that cannot be read (after the
+//! client's own retries), the failure is permanent: the read is filed in
+//! `bundle.unusable` and the outcome is complete, for the rules to decide
+//! `review` citing the record. A round never waits on a registry that answers.
 //!
 //! ```no_run
 //! # async fn demo(config: enrol_evidence::RegistriesConfig, app: enrol_domain::Application)
@@ -42,11 +46,12 @@ mod registries;
 mod scope;
 
 pub use enrol_registry_client::{
-    Access, AccessLog, AccessOutcome, AccessRecorder, CallError, ConfigError, NoAccessLog, ReadError, ReadFailureKind,
-    RegistriesConfig, RegistryConfig,
+    Access, AccessLog, AccessOutcome, AccessRecorder, CallError, ConfigError, FailureClass, NoAccessLog, ReadError,
+    ReadFailureKind, RegistriesConfig, RegistryConfig,
 };
 pub use gather::{
     Failure, FailureKind, FailureRecord, GatherOptions, GatherOutcome, Gatherer, Incomplete, Progress, ReadPlanner,
+    record_unusable,
 };
 pub use registries::{Answer, Mismatch, Registries};
 pub use scope::outside_family;

@@ -13,6 +13,7 @@ mod correction;
 mod error;
 pub mod inquiry;
 mod instance;
+mod notice;
 mod output;
 mod registry_source;
 mod review;
@@ -22,6 +23,7 @@ mod verify;
 
 pub use error::RoundError;
 pub use instance::{SeedReveal, build_instance};
+pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
 pub use registry_source::RegistryEvidence;
 pub use review::ReviewResolution;

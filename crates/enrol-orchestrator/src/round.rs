@@ -236,6 +236,8 @@ impl Orchestrator {
         let row = expect_state(&tx, round_id, from, from.as_str()).await?;
         let info = set_state(&tx, row, to, actor, action, details).await?;
         tx.commit().await?;
+        // Officers' names only: a round's transitions are never a family's.
+        tracing::info!(round = %round_id, from = from.as_str(), to = to.as_str(), actor, action, "round transition");
         Ok(info)
     }
 }

@@ -351,6 +351,55 @@ impl RegistryClient {
         }
     }
 
+    /// [`get`](Self::get), then `parse` reads the answer. An answer `parse`
+    /// finds unusable ([`ReadError::is_unusable`]: a body cut short, a field
+    /// of the wrong type, invalid UTF-8, ...) may be a cut connection, so it
+    /// is asked for again, up to `unusable_retries` times after jittered
+    /// back-off and within the call's deadline; the last such error is then
+    /// returned as it stands, a permanent failure of the read. A failed call
+    /// becomes [`ReadError::Call`] about `record`.
+    pub async fn get_parsed<T>(
+        &self,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        consent: Option<&ConsentId>,
+        record: &RecordRef,
+        parse: impl Fn(&Reply) -> Result<T, ReadError>,
+    ) -> Result<T, ReadError> {
+        let config = &self.inner.config;
+        let began = Instant::now();
+        let mut delays = ExponentialBuilder::new()
+            .with_jitter()
+            .with_factor(2.0)
+            .with_min_delay(Duration::from_millis(config.backoff_min_ms))
+            .with_max_delay(Duration::from_millis(config.backoff_max_ms))
+            .with_max_times(config.unusable_retries as usize)
+            .build();
+        loop {
+            let reply = self
+                .get(segments, query, consent)
+                .await
+                .map_err(|source| ReadError::Call {
+                    record: record.clone(),
+                    source,
+                })?;
+            let error = match parse(&reply) {
+                Ok(value) => return Ok(value),
+                Err(e) if e.is_unusable() => e,
+                Err(e) => return Err(e),
+            };
+            let Some(delay) = delays.next() else {
+                return Err(error);
+            };
+            if began.elapsed() + delay >= config.deadline() {
+                return Err(error);
+            }
+            // No path here: it holds the record's id, personal data.
+            tracing::debug!(registry = %self.inner.registry, ?delay, "unusable answer, asking again");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     fn url(&self, segments: &[&str], query: &[(&str, &str)]) -> Result<Url, CallError> {
         let registry = self.inner.registry;
         let mut url = self.inner.base.clone();

@@ -51,6 +51,11 @@ pub struct RegistryConfig {
     /// Longest the breaker stays open, milliseconds.
     #[serde(default = "defaults::breaker_open_max_ms")]
     pub breaker_open_max_ms: u64,
+    /// Times an unusable `200` answer (a body that does not parse into the
+    /// registry's format) is asked for again within the call, in case a cut
+    /// connection truncated it, before the read is given up as unusable.
+    #[serde(default = "defaults::unusable_retries")]
+    pub unusable_retries: u32,
 }
 
 mod defaults {
@@ -81,6 +86,9 @@ mod defaults {
     pub fn breaker_open_max_ms() -> u64 {
         30_000
     }
+    pub fn unusable_retries() -> u32 {
+        2
+    }
 }
 
 impl RegistryConfig {
@@ -98,6 +106,7 @@ impl RegistryConfig {
             breaker_failures: defaults::breaker_failures(),
             breaker_open_ms: defaults::breaker_open_ms(),
             breaker_open_max_ms: defaults::breaker_open_max_ms(),
+            unusable_retries: defaults::unusable_retries(),
         }
     }
 

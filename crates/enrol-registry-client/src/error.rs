@@ -109,6 +109,27 @@ pub enum ReadFailureKind {
     Contradictory,
 }
 
+/// What a failed read means for the application it was made for
+/// (registries.md, "Dirty records"). The two kinds never mix: a registry
+/// that did not answer is asked again; an answer that cannot be read is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// No usable exchange took place: the registry stayed down (timeouts,
+    /// connection errors, `503`, `429`, an open breaker), refused the
+    /// engine's key or consent, or answered with a status the interface does
+    /// not define (a wrong route or base URL). The application stays
+    /// `pending`, and the next verification pass asks again.
+    Transient,
+    /// The registry answered, and the answer cannot be read even after the
+    /// client's own retries: a body that breaks the format (bad JSON, a
+    /// field of the wrong type, invalid UTF-8, a cut body), an answer about
+    /// another record than the one asked for, or one contradictory beyond
+    /// reading. Asking again will not help: the application goes to
+    /// `review` citing the record.
+    Unusable,
+}
+
 /// Why a read of one record failed. Always names the record (and so the
 /// registry) it was about.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -155,6 +176,32 @@ impl ReadError {
     /// Whether the registry was down: asking again later may succeed.
     pub fn is_unavailable(&self) -> bool {
         self.kind() == ReadFailureKind::Unavailable
+    }
+
+    /// Transient (pending, ask again) or unusable (review).
+    pub fn class(&self) -> FailureClass {
+        match self {
+            ReadError::Call { .. } => FailureClass::Transient,
+            ReadError::Malformed { .. } | ReadError::Contradictory { .. } | ReadError::UnexpectedNotFound { .. } => {
+                FailureClass::Unusable
+            }
+        }
+    }
+
+    /// Whether the answer came and cannot be read ([`FailureClass::Unusable`]).
+    pub fn is_unusable(&self) -> bool {
+        self.class() == FailureClass::Unusable
+    }
+
+    /// What failed, without the record (for evidence: the record is its key).
+    pub fn detail(&self) -> String {
+        match self {
+            ReadError::Call { source, .. } => source.to_string(),
+            ReadError::Malformed { detail, .. } | ReadError::Contradictory { detail, .. } => detail.clone(),
+            ReadError::UnexpectedNotFound { .. } => {
+                "'no record' (404) where the registry promises an answer".to_owned()
+            }
+        }
     }
 
     pub fn contradictory(record: &RecordRef, detail: impl Into<String>) -> Self {

@@ -22,7 +22,7 @@ pub mod wire;
 pub use access::{Access, AccessLog, AccessOutcome, AccessRecorder, NoAccessLog};
 pub use client::{RegistryClient, RegistryClients, Reply, decode, wire_segment};
 pub use config::{ConfigError, RegistriesConfig, RegistryConfig, SCHOOL_ENROLMENT_PURPOSE};
-pub use error::{CallError, ReadError, ReadFailureKind, Transient};
+pub use error::{CallError, FailureClass, ReadError, ReadFailureKind, Transient};
 pub use observe::{
     BreakerState, REQUEST_ID_HEADER, breaker_states, current_request_id, outcome_label, with_request_id,
 };

@@ -543,7 +543,8 @@ fn configuration_reads_from_toml_with_defaults() {
           "concurrency": 32,
           "breaker_failures": 10,
           "breaker_open_ms": 1000,
-          "breaker_open_max_ms": 30000
+          "breaker_open_max_ms": 30000,
+          "unusable_retries": 2
         },
         "birth": {
           "base_url": "http://127.0.0.1:8080",
@@ -556,7 +557,8 @@ fn configuration_reads_from_toml_with_defaults() {
           "concurrency": 16,
           "breaker_failures": 10,
           "breaker_open_ms": 1000,
-          "breaker_open_max_ms": 30000
+          "breaker_open_max_ms": 30000,
+          "unusable_retries": 2
         }
       }
     }

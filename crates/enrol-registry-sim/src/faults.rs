@@ -11,6 +11,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+pub use crate::corrupt::{Corruption, CorruptionKind};
 use crate::registry::Registry;
 
 /// Default cap on a hung request: far beyond any client's timeout.
@@ -55,6 +56,11 @@ pub struct RegistryFaults {
     pub hang_cap_s: u64,
     /// Outage window relative to start-up.
     pub outage: Option<OutageWindow>,
+    /// Answer corruption (registries.md, "Dirty records"): shares of records
+    /// whose `200` answers come with a body cut short, a field of the wrong
+    /// type, or invalid UTF-8. See [`crate::corrupt`].
+    #[serde(default)]
+    pub corruption: Corruption,
 }
 
 impl Default for RegistryFaults {
@@ -68,6 +74,7 @@ impl Default for RegistryFaults {
             p_hang: 0.0,
             hang_cap_s: DEFAULT_HANG_CAP_S,
             outage: None,
+            corruption: Corruption::default(),
         }
     }
 }
@@ -94,6 +101,7 @@ impl RegistryFaults {
             && self.p_429 == 0.0
             && self.p_hang == 0.0
             && self.outage.is_none()
+            && self.corruption.is_off()
     }
 
     fn validate(&self, registry: &str) -> Result<(), FaultPlanError> {
@@ -114,6 +122,9 @@ impl RegistryFaults {
                 format!("p_503 + p_429 + p_hang is at most 1, found {total}"),
             ));
         }
+        self.corruption
+            .validate()
+            .map_err(|(field, reason)| invalid(field, reason))?;
         if self.hang_cap_s == 0 {
             return Err(invalid("hang_cap_s", "must be at least 1 second".to_owned()));
         }
@@ -257,6 +268,10 @@ struct Overrides {
     p_hang: Option<f64>,
     hang_cap_s: Option<u64>,
     outage: Option<OutageWindow>,
+    p_truncated: Option<f64>,
+    p_wrong_type: Option<f64>,
+    p_bad_utf8: Option<f64>,
+    corrupt_times: Option<u32>,
 }
 
 impl Overrides {
@@ -284,6 +299,19 @@ impl Overrides {
         }
         if let Some(v) = self.outage {
             f.outage = Some(v);
+        }
+        let c = &mut f.corruption;
+        for (field, value) in [
+            (&mut c.p_truncated, self.p_truncated),
+            (&mut c.p_wrong_type, self.p_wrong_type),
+            (&mut c.p_bad_utf8, self.p_bad_utf8),
+        ] {
+            if let Some(v) = value {
+                *field = v;
+            }
+        }
+        if let Some(v) = self.corrupt_times {
+            c.corrupt_times = v;
         }
     }
 }

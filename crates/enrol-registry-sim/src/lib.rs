@@ -20,6 +20,7 @@
 //! ```
 
 pub mod address;
+mod corrupt;
 pub mod dataset;
 pub mod faults;
 pub mod ids;
@@ -29,7 +30,10 @@ pub mod server;
 
 pub use address::AddressMatch;
 pub use dataset::{Dataset, DatasetError, DatasetSummary};
-pub use faults::{FaultDecision, FaultOutcome, FaultPlan, FaultPlanError, FaultSequence, OutageWindow, RegistryFaults};
+pub use faults::{
+    Corruption, CorruptionKind, FaultDecision, FaultOutcome, FaultPlan, FaultPlanError, FaultSequence, OutageWindow,
+    RegistryFaults,
+};
 pub use registry::{Registry, UnknownRegistry};
 pub use server::{
     AccessLogEntry, DEV_KEY, PURPOSE, RunningSimulator, SimConfig, SimError, Simulator, serve, serve_until,

@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::dataset::{Dataset, DatasetError};
-use crate::faults::{FaultOutcome, FaultPlan, FaultSequence, OutageWindow};
+use crate::faults::{Corruption, FaultOutcome, FaultPlan, FaultSequence, OutageWindow};
 use crate::records::{NationalId, PropertyUnit};
 use crate::registry::Registry;
 
@@ -160,6 +160,9 @@ struct Gate {
     hang_cap: Duration,
     outage_switch: AtomicBool,
     log: Mutex<Vec<LogRecord>>,
+    /// Answer corruption of this registry, and how often each corrupt record was served.
+    corruption: Corruption,
+    corrupt_served: Mutex<std::collections::HashMap<String, u32>>,
 }
 
 #[derive(Debug)]
@@ -169,6 +172,7 @@ struct Shared {
     started: Instant,
     shutdown: watch::Receiver<bool>,
     hanging: AtomicUsize,
+    seed: u64,
 }
 
 impl Shared {
@@ -222,6 +226,8 @@ impl Simulator {
                     faults: random.then(|| Mutex::new(config.faults.sequence(config.seed, r))),
                     outage_switch: AtomicBool::new(false),
                     log: Mutex::new(Vec::new()),
+                    corruption: faults.corruption.clone(),
+                    corrupt_served: Mutex::new(std::collections::HashMap::new()),
                 }
             })
             .collect();
@@ -231,6 +237,7 @@ impl Simulator {
             started: Instant::now(),
             shutdown: rx.clone(),
             hanging: AtomicUsize::new(0),
+            seed: config.seed,
         });
         let app = Router::new().fallback(handle).with_state(shared.clone());
         let listener = listener.tap_io(|tcp| {
@@ -481,11 +488,22 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Respon
         consent_id.as_deref(),
         purpose.as_deref(),
     );
+    let path = uri
+        .path_and_query()
+        .map_or_else(|| raw_path.to_owned(), |pq| pq.as_str().to_owned());
+    // Answer corruption, after the registry answered `200` (never the catalogue,
+    // which is read once per round and not about anyone).
+    let response = if response.status() == StatusCode::OK
+        && !gate.corruption.is_off()
+        && Endpoint::route(registry, &rest) != Some(Endpoint::Schools)
+    {
+        corrupt_answer(&shared, gate, registry, &path, response).await
+    } else {
+        response
+    };
     let mut entry = LogRecord {
         at: chrono::Utc::now(),
-        path: uri
-            .path_and_query()
-            .map_or_else(|| raw_path.to_owned(), |pq| pq.as_str().to_owned()),
+        path,
         consent_id,
         purpose,
         status: response.status().as_u16(),
@@ -498,6 +516,34 @@ async fn handle(State(shared): State<Arc<Shared>>, req: Request<Body>) -> Respon
         log.push(entry);
     }
     response
+}
+
+/// `response` as the registry's corruption fault serves it for `record`.
+async fn corrupt_answer(
+    shared: &Shared,
+    gate: &Gate,
+    registry: Registry,
+    record: &str,
+    response: Response,
+) -> Response {
+    let Some(kind) = gate.corruption.kind_for(shared.seed, registry, record) else {
+        return response;
+    };
+    let n = {
+        let mut served = lock(&gate.corrupt_served);
+        let count = served.entry(record.to_owned()).or_insert(0);
+        *count += 1;
+        *count - 1
+    };
+    if !gate.corruption.corrupts_answer(n) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, usize::MAX).await else {
+        return error(StatusCode::INTERNAL_SERVER_ERROR, "internal", "cannot read the answer");
+    };
+    parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(crate::corrupt::corrupt_body(kind, &bytes)))
 }
 
 /// The gateway in front of a registry: `Some(answer)` when a fault answers instead.

@@ -8,16 +8,11 @@ use enrol_domain::{SchoolKind, Status};
 use rust_xlsxwriter::{Color, DocProperties, ExcelDateTime, Format, FormatBorder, Workbook, Worksheet, XlsxError};
 
 use crate::error::ReportError;
-use crate::input::ReportInput;
+use crate::input::{ReportInput, Route};
 use crate::seed::{CommitmentCheck, check_commitment};
 
 /// Sheet names, in order.
-pub const SHEETS: [&str; 4] = [
-    "录取结果 Assignments",
-    "学校汇总 Schools",
-    "人工审核 Review",
-    "批次 Round",
-];
+pub const SHEETS: [&str; 4] = ["录取结果", "学校汇总", "人工审核", "招生批次"];
 
 fn header_format() -> Format {
     Format::new()
@@ -50,19 +45,62 @@ fn row_no(i: usize) -> Result<u32, XlsxError> {
     u32::try_from(i + 1).map_err(|_| XlsxError::RowColumnLimitError)
 }
 
+fn status_zh(status: Status) -> &'static str {
+    match status {
+        Status::Eligible => "符合条件",
+        Status::Review => "人工审核",
+        Status::Ineligible => "不符合条件",
+    }
+}
+
+fn route_zh(route: Route) -> &'static str {
+    match route {
+        Route::Choice => "志愿录取",
+        Route::Overflow => "统筹安排",
+    }
+}
+
+/// The Chinese name of a priority: the tier's label, 民办派位, or 统筹安排.
+fn priority_zh<'a>(input: &'a ReportInput, priority: &'a str) -> &'a str {
+    if priority == enrol_domain::LOTTERY_PRIORITY {
+        return "民办派位";
+    }
+    if priority == "none" {
+        return "统筹安排";
+    }
+    input
+        .tiers()
+        .iter()
+        .find(|t| t.name == priority)
+        .and_then(|t| t.label_zh.as_deref())
+        .unwrap_or(priority)
+}
+
+fn kind_zh(kind: SchoolKind) -> (&'static str, &'static str) {
+    match kind {
+        SchoolKind::Public => ("公办", "public"),
+        SchoolKind::Private => ("民办", "private"),
+    }
+}
+
 fn assignments(sheet: &mut Worksheet, input: &ReportInput) -> Result<(), XlsxError> {
     sheet.set_name(SHEETS[0])?;
+    // Chinese headers and values; each coded value also in a column of its
+    // own (代码), exactly as assignments.csv writes it, so a filter matches the CSV.
     let columns = [
-        ("申请编号 application_id", 38.0),
-        ("子女身份证号 child_id", 21.0),
-        ("状态 status", 11.0),
-        ("学校 school_id", 10.0),
-        ("校名 school_name", 24.0),
-        ("录取途径 route", 11.0),
-        ("志愿序号 choice_rank", 11.0),
-        ("录取类别 priority", 11.0),
-        ("不动产单元号 unit_no", 30.0),
-        ("派位号 lottery", 18.0),
+        ("申请编号", 38.0),
+        ("子女身份证号", 21.0),
+        ("审核结果", 11.0),
+        ("审核结果代码", 11.0),
+        ("学校代码", 10.0),
+        ("学校名称", 24.0),
+        ("录取方式", 11.0),
+        ("录取方式代码", 11.0),
+        ("志愿序号", 9.0),
+        ("录取类别", 12.0),
+        ("录取类别代码", 11.0),
+        ("不动产单元号", 30.0),
+        ("派位号", 18.0),
     ];
     header(sheet, &columns)?;
     for (i, (row, decision)) in input.assignments().iter().zip(input.decisions()).enumerate() {
@@ -70,28 +108,32 @@ fn assignments(sheet: &mut Worksheet, input: &ReportInput) -> Result<(), XlsxErr
         sheet.write_string(r, 0, row.application_id.to_string())?;
         // IDs stay text: 18 digits do not survive as a spreadsheet number.
         sheet.write_string(r, 1, row.child_id.as_str())?;
-        sheet.write_string(r, 2, row.status.as_str())?;
+        sheet.write_string(r, 2, status_zh(row.status))?;
+        sheet.write_string(r, 3, row.status.as_str())?;
         match &row.seat {
             Some(seat) => {
-                sheet.write_string(r, 3, seat.school_id.as_str())?;
+                sheet.write_string(r, 4, seat.school_id.as_str())?;
                 if let Some(name) = input.school_name(&seat.school_id) {
-                    sheet.write_string(r, 4, name)?;
+                    sheet.write_string(r, 5, name)?;
                 }
-                sheet.write_string(r, 5, seat.route.as_str())?;
+                sheet.write_string(r, 6, route_zh(seat.route))?;
+                sheet.write_string(r, 7, seat.route.as_str())?;
                 if let Some(rank) = seat.choice_rank {
-                    sheet.write_number(r, 6, rank)?;
+                    sheet.write_number(r, 8, rank)?;
                 }
-                sheet.write_string(r, 7, &seat.priority)?;
+                sheet.write_string(r, 9, priority_zh(input, &seat.priority))?;
+                sheet.write_string(r, 10, &seat.priority)?;
                 if let Some(unit) = &seat.unit_no {
-                    sheet.write_string(r, 8, unit.as_str())?;
+                    sheet.write_string(r, 11, unit.as_str())?;
                 }
             }
             None => {
-                sheet.write_string(r, 5, "none")?;
+                sheet.write_string(r, 6, "未录取")?;
+                sheet.write_string(r, 7, "none")?;
             }
         }
         if let Some(lottery) = decision.lottery {
-            sheet.write_string(r, 9, lottery.to_string())?;
+            sheet.write_string(r, 12, lottery.to_string())?;
         }
     }
     filter(sheet, input.assignments().len(), columns.len())
@@ -99,28 +141,25 @@ fn assignments(sheet: &mut Worksheet, input: &ReportInput) -> Result<(), XlsxErr
 
 fn schools(sheet: &mut Worksheet, input: &ReportInput) -> Result<(), XlsxError> {
     sheet.set_name(SHEETS[1])?;
+    // A tier's column: its Chinese label, its code in brackets.
     let tier_titles: Vec<String> = input
         .tiers()
         .iter()
         .map(|t| match &t.label_zh {
-            Some(zh) => format!("{} {zh}", t.name),
+            Some(zh) => format!("{zh}（{}）", t.name),
             None => t.name.clone(),
         })
         .collect();
     let mut columns: Vec<(&str, f64)> = vec![
-        ("学校 school_id", 10.0),
-        ("校名 school_name", 24.0),
-        ("类型 kind", 9.0),
-        ("核定学位 capacity", 11.0),
-        ("已录取 assigned", 11.0),
+        ("学校代码", 10.0),
+        ("学校名称", 24.0),
+        ("办学性质", 9.0),
+        ("办学性质代码", 9.0),
+        ("核定学位", 9.0),
+        ("已录取", 9.0),
     ];
-    columns.extend(tier_titles.iter().map(|t| (t.as_str(), 12.0)));
-    columns.extend([
-        ("民办派位 lottery", 11.0),
-        ("统筹安排 overflow", 11.0),
-        ("空余 empty", 9.0),
-        ("录取率 fill", 9.0),
-    ]);
+    columns.extend(tier_titles.iter().map(|t| (t.as_str(), 14.0)));
+    columns.extend([("民办派位", 9.0), ("统筹安排", 9.0), ("空余学位", 9.0), ("录取率", 9.0)]);
     header(sheet, &columns)?;
     let percent = Format::new().set_num_format("0.0%");
     for (i, school) in input.schools().iter().enumerate() {
@@ -129,15 +168,10 @@ fn schools(sheet: &mut Worksheet, input: &ReportInput) -> Result<(), XlsxError> 
         if let Some(name) = input.school_name(&school.school_id) {
             sheet.write_string(r, 1, name)?;
         }
-        sheet.write_string(
-            r,
-            2,
-            match school.kind {
-                SchoolKind::Public => "public",
-                SchoolKind::Private => "private",
-            },
-        )?;
-        let mut col = 3u16;
+        let (kind, code) = kind_zh(school.kind);
+        sheet.write_string(r, 2, kind)?;
+        sheet.write_string(r, 3, code)?;
+        let mut col = 4u16;
         let mut number = |sheet: &mut Worksheet, value: u32| -> Result<(), XlsxError> {
             sheet.write_number(r, col, value)?;
             col += 1;
@@ -162,12 +196,12 @@ fn schools(sheet: &mut Worksheet, input: &ReportInput) -> Result<(), XlsxError> 
 fn review(sheet: &mut Worksheet, input: &ReportInput) -> Result<(), XlsxError> {
     sheet.set_name(SHEETS[2])?;
     let columns = [
-        ("申请编号 application_id", 38.0),
-        ("子女身份证号 child_id", 21.0),
-        ("原因代码 code", 22.0),
-        ("原因 reason (中文)", 50.0),
-        ("reason (English)", 50.0),
-        ("依据 evidence", 40.0),
+        ("申请编号", 38.0),
+        ("子女身份证号", 21.0),
+        ("原因代码", 22.0),
+        ("原因", 50.0),
+        ("原因（英文）", 50.0),
+        ("依据", 40.0),
     ];
     header(sheet, &columns)?;
     let wrap = Format::new().set_text_wrap();
@@ -191,23 +225,23 @@ fn review(sheet: &mut Worksheet, input: &ReportInput) -> Result<(), XlsxError> {
 fn round(sheet: &mut Worksheet, input: &ReportInput) -> Result<(), XlsxError> {
     sheet.set_name(SHEETS[3])?;
     let facts = input.facts();
-    header(sheet, &[("项目 item", 34.0), ("值 value", 80.0)])?;
+    header(sheet, &[("项目", 34.0), ("内容", 80.0)])?;
     let check = match check_commitment(&facts.round_seed, &facts.seed_commitment) {
-        CommitmentCheck::WholeSeed => "matches: SHA-256 of the whole seed 种子与承诺一致".to_owned(),
+        CommitmentCheck::WholeSeed => "一致：承诺为整个种子的 SHA-256".to_owned(),
         CommitmentCheck::SealedAndPublic { sealed, public } => {
-            format!("matches: SHA-256 of the sealed part {sealed}; public draw {public} 种子与承诺一致")
+            format!("一致：承诺为密封部分 {sealed} 的 SHA-256；公开抽取值 {public}")
         }
-        CommitmentCheck::Mismatch => "DOES NOT MATCH 种子与承诺不一致".to_owned(),
+        CommitmentCheck::Mismatch => "不一致：种子与承诺不符".to_owned(),
     };
     let rows = [
-        ("批次 round", facts.round_id.clone()),
-        ("政策版本 policy version", facts.policy_version.clone()),
-        ("随机种子 round seed", facts.round_seed.clone()),
-        ("种子承诺 seed commitment (SHA-256)", facts.seed_commitment.clone()),
-        ("核验 check", check),
+        ("招生批次", facts.round_id.clone()),
+        ("政策版本", facts.policy_version.clone()),
+        ("随机种子", facts.round_seed.clone()),
+        ("种子承诺（SHA-256）", facts.seed_commitment.clone()),
+        ("核验", check),
         (
-            "派位号 lottery number",
-            "first 16 hex digits of SHA-256(\"{round_seed}:{child_id}\"); lower first. \
+            "派位号算法",
+            "SHA-256(\"随机种子:子女身份证号\") 的前 16 位十六进制数，小者在前。\
              printf '%s' 'ROUND_SEED:CHILD_ID' | sha256sum | cut -c1-16"
                 .to_owned(),
         ),

@@ -419,46 +419,65 @@ fn the_workbook_holds_the_assignments_and_the_schools() {
     let csv = fixture_file("assignments.csv");
     let rows: Vec<Vec<&str>> = csv.lines().map(|l| l.split(',').collect()).collect();
     assert_eq!(sheet.height(), rows.len());
-    assert_eq!(cell(&sheet, 0, 0), "申请编号 application_id");
+    assert_eq!(cell(&sheet, 0, 0), "申请编号");
+    let header: Vec<String> = (0..13).map(|c| cell(&sheet, 0, c)).collect();
+    assert!(
+        header
+            .iter()
+            .all(|h| h.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))),
+        "every header is Chinese: {header:?}"
+    );
     for (r, fields) in rows.iter().enumerate().skip(1) {
-        // The sheet adds the school's name after school_id and the lottery number at the end.
-        let got: Vec<String> = [0, 1, 2, 3, 5, 6, 7, 8].iter().map(|&c| cell(&sheet, r, c)).collect();
+        // The code columns are the CSV's fields; the sheet adds each code's
+        // Chinese, the school's name and the lottery number.
+        let got: Vec<String> = [0, 1, 3, 4, 7, 8, 10, 11].iter().map(|&c| cell(&sheet, r, c)).collect();
         assert_eq!(got, *fields, "row {r}");
         let decision = &input.decisions()[r - 1];
         assert_eq!(
-            cell(&sheet, r, 9),
+            cell(&sheet, r, 12),
             decision.lottery.map(|n| n.to_string()).unwrap_or_default(),
             "row {r}"
         );
     }
-    assert_eq!(cell(&sheet, 1, 4), "实验小学");
+    assert_eq!(cell(&sheet, 1, 5), "实验小学");
+    let values: std::collections::BTreeSet<String> = (1..sheet.height())
+        .flat_map(|r| [cell(&sheet, r, 2), cell(&sheet, r, 6)])
+        .collect();
+    assert!(
+        values.contains("符合条件") && values.contains("志愿录取") && values.contains("统筹安排"),
+        "status and route in Chinese: {values:?}"
+    );
+    let priorities: std::collections::BTreeSet<String> = (1..sheet.height()).map(|r| cell(&sheet, r, 9)).collect();
+    assert!(priorities.contains("房户一致"), "{priorities:?}");
 
     let sheet = book.worksheet_range(SHEETS[1]).unwrap_or_else(|e| panic!("{e}"));
-    let header: Vec<String> = (0..13).map(|c| cell(&sheet, 0, c)).collect();
+    let header: Vec<String> = (0..14).map(|c| cell(&sheet, 0, c)).collect();
     assert_eq!(
         header,
         [
-            "学校 school_id",
-            "校名 school_name",
-            "类型 kind",
-            "核定学位 capacity",
-            "已录取 assigned",
-            "tier1 房户一致",
-            "tier2 有房",
-            "tier3 有户",
-            "tier4 随迁子女",
-            "民办派位 lottery",
-            "统筹安排 overflow",
-            "空余 empty",
-            "录取率 fill",
+            "学校代码",
+            "学校名称",
+            "办学性质",
+            "办学性质代码",
+            "核定学位",
+            "已录取",
+            "房户一致（tier1）",
+            "有房（tier2）",
+            "有户（tier3）",
+            "随迁子女（tier4）",
+            "民办派位",
+            "统筹安排",
+            "空余学位",
+            "录取率",
         ]
     );
-    let s002: Vec<String> = (0..12).map(|c| cell(&sheet, 2, c)).collect();
+    let s002: Vec<String> = (0..13).map(|c| cell(&sheet, 2, c)).collect();
     assert_eq!(
         s002,
         [
             "S002",
             "育才小学",
+            "公办",
             "public",
             "4",
             "3",
@@ -471,8 +490,8 @@ fn the_workbook_holds_the_assignments_and_the_schools() {
             "1"
         ]
     );
-    assert_eq!(sheet.get((2, 12)), Some(&Data::Float(0.75)));
-    assert_eq!(cell(&sheet, 5, 12), "", "no fill rate without seats");
+    assert_eq!(sheet.get((2, 13)), Some(&Data::Float(0.75)));
+    assert_eq!(cell(&sheet, 5, 13), "", "no fill rate without seats");
 
     let sheet = book.worksheet_range(SHEETS[2]).unwrap_or_else(|e| panic!("{e}"));
     let codes: Vec<String> = (1..sheet.height()).map(|r| cell(&sheet, r, 2)).collect();

@@ -13,8 +13,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDate;
 use enrol_domain::{
     Address, AddressCode, Application, BirthCertificate, BuildingZone, CurrentPlace, EvidenceBundle, EvidenceRead,
-    Fetched, HouseholdRecord, NationalId, PropertyUnit, ResidencePermit, SchoolCatalogue, UnitNo, UnitStatus, Usage,
-    YearMonth,
+    Fetched, HouseholdRecord, NationalId, PropertyUnit, RecordRef, ResidencePermit, SchoolCatalogue, UnitNo,
+    UnitStatus, Usage, YearMonth,
 };
 
 use crate::policy::{Dwelling, Fact, Policy, Tier};
@@ -86,6 +86,8 @@ impl<'a> Place<'a> {
 /// What a status note or a review is about (rendered into reasons by `reasons`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum StatusNote<'a> {
+    /// A registry's answer could not be read (registries.md, "Dirty records").
+    RegistryAnswerUnusable(&'a RecordRef),
     NoBirthCertificate,
     GuardianNotParent(Vec<&'a NationalId>),
     GuardianshipConfirmed(Vec<&'a NationalId>),
@@ -400,6 +402,17 @@ pub(crate) fn analyse<'a>(ctx: Ctx<'a>) -> Outcome<'a> {
     let guardians = guardians(app);
     let mut notes = Vec::new();
 
+    // 0. An answer that could not be read (registries.md, "Dirty records"):
+    //    review citing each such record, and nothing more is read.
+    if !bundle.unusable.is_empty() {
+        let unusable = bundle
+            .unusable
+            .values()
+            .map(|u| StatusNote::RegistryAnswerUnusable(&u.record))
+            .collect();
+        return Outcome::Settled(Settled::Review(unusable));
+    }
+
     // 1. The child's certificate, read first and alone.
     let Some(fetched) = bundle.birth_certificates.get(child) else {
         return need([EvidenceRead::BirthCertificate {
@@ -512,8 +525,8 @@ pub(crate) fn analyse<'a>(ctx: Ctx<'a>) -> Outcome<'a> {
             .owners
             .iter()
             .filter(|o| guardians.contains(&&o.id))
-            .map(|o| o.share_pct)
-            .sum();
+            // Saturating: a registry's shares are read as they stand, however large.
+            .fold(0, |total, o| total.saturating_add(o.share_pct));
         let verdict = if unit.usage != Usage::Residential {
             UnitVerdict::NotResidential
         } else if unit.status != UnitStatus::Normal {

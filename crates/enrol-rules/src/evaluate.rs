@@ -68,6 +68,7 @@ fn status_reasons(ctx: Ctx<'_>, notes: &[StatusNote<'_>]) -> Vec<Reason> {
     notes
         .iter()
         .map(|note| match note {
+            StatusNote::RegistryAnswerUnusable(record) => r::registry_answer_unusable(record),
             StatusNote::NoBirthCertificate => r::no_birth_certificate(child),
             StatusNote::GuardianNotParent(g) => r::guardian_not_parent(child, g),
             StatusNote::GuardianshipConfirmed(g) => r::guardianship_confirmed(child, g),

@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use chrono::NaiveDate;
-use enrol_domain::{AddressCode, EvidenceRead, NationalId, Reason, Registry, SchoolCatalogue, SchoolId, UnitNo};
+use enrol_domain::{
+    AddressCode, EvidenceRead, NationalId, Reason, RecordRef, Registry, SchoolCatalogue, SchoolId, UnitNo,
+};
 
 use crate::analysis::{Origin, Place, Via};
 
@@ -29,6 +31,7 @@ pub const BUILT_IN_CODES: &[&str] = &[
     "address_ambiguous",
     "address_resolved_by_officer",
     "evidence_incomplete",
+    "registry_answer_unusable",
     // The family's records.
     "no_city_hukou",
     "hukou_registered_after_cutoff",
@@ -415,6 +418,34 @@ pub(crate) fn evidence_incomplete(reads: &BTreeSet<EvidenceRead>) -> Reason {
             let source = r.record_ref();
             (source.registry, source.to_string())
         }),
+    )
+}
+
+/// The registry's own name, as families know it.
+fn registry_names(registry: Registry) -> (&'static str, &'static str) {
+    match registry {
+        Registry::Hukou => ("公安户籍", "household"),
+        Registry::Birth => ("出生医学证明", "birth-certificate"),
+        Registry::Property => ("不动产登记", "property"),
+        Registry::Residence => ("居住证", "residence-permit"),
+        Registry::Insurance => ("社会保险", "social-insurance"),
+        Registry::Zones => ("学区划片", "school-zone"),
+        Registry::History => ("学籍与学位使用", "enrolment-history"),
+    }
+}
+
+/// A registry answered about `record` with something that cannot be read
+/// (registries.md, "Dirty records"): review, citing the record. The text
+/// names the registry only; the record is in the evidence.
+pub(crate) fn registry_answer_unusable(record: &RecordRef) -> Reason {
+    let (zh, en) = registry_names(record.registry);
+    reason(
+        "registry_answer_unusable",
+        format!("{zh}登记系统对所查记录的答复无法读取（不符合接口格式），需人工审核"),
+        format!(
+            "The {en} registry's answer about the record asked for could not be read (it breaks the registry's format); an officer must review"
+        ),
+        [cite(record.registry, &record.record)],
     )
 }
 

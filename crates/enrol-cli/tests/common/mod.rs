@@ -105,3 +105,75 @@ fn parse_rows<'a>(lines: impl Iterator<Item = &'a str>) -> BTreeMap<String, Expe
     }
     rows
 }
+
+/// Every child's whole name and national ID in the sample city (the birth
+/// registry's names; the applications' IDs).
+pub fn sample_names_and_ids() -> (Vec<String>, Vec<String>) {
+    let births = std::fs::read_to_string(sample_dir().join("births.jsonl")).unwrap();
+    let names = births
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter_map(|v| v["child_name"].as_str().map(str::to_owned))
+        .filter(|n| n.chars().count() >= 2)
+        .collect();
+    let apps = std::fs::read_to_string(sample_dir().join("applications.jsonl")).unwrap();
+    let ids = apps
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .flat_map(|v| {
+            let mut ids = vec![
+                v["child_id"].as_str().unwrap().to_owned(),
+                v["applicant_id"].as_str().unwrap().to_owned(),
+            ];
+            ids.extend(
+                v["guardian_ids"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|g| g.as_str().unwrap().to_owned()),
+            );
+            ids
+        })
+        .collect();
+    (names, ids)
+}
+
+/// The public notice (公示) of the sample round: `seats` lines, sorted by
+/// school then masked name, every name and ID masked, and no whole name or
+/// ID of the city anywhere in it.
+pub fn assert_notice_is_public(notice: &str, seats: usize) {
+    let notice = notice
+        .strip_prefix('\u{feff}')
+        .expect("a BOM, so spreadsheets read UTF-8");
+    let mut lines = notice.lines();
+    assert_eq!(lines.next(), Some("学校代码,学校名称,姓名,身份证号,录取方式"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), seats, "{notice}");
+    let keys: Vec<(&str, &str)> = rows.iter().map(|r| (r[0], r[2])).collect();
+    let mut sorted = keys.clone();
+    sorted.sort();
+    assert_eq!(keys, sorted, "sorted by school, then masked name");
+    for row in &rows {
+        let id = row[3];
+        assert_eq!(id.chars().count(), 18, "{row:?}");
+        assert_eq!(&id[4..14], "**********", "{row:?}");
+        let name = row[2];
+        assert!(name == "—" || name.contains('*'), "a masked name: {row:?}");
+        assert!(row[4] == "志愿录取" || row[4] == "统筹安排", "{row:?}");
+    }
+    assert!(
+        rows.iter().any(|r| r[2] != "—"),
+        "the names are there, masked: {notice}"
+    );
+    let (names, ids) = sample_names_and_ids();
+    assert!(!names.is_empty() && !ids.is_empty());
+    for name in &names {
+        assert!(
+            !notice.contains(name.as_str()),
+            "the whole name {name} is in the notice"
+        );
+    }
+    for id in &ids {
+        assert!(!notice.contains(id.as_str()), "the whole ID {id} is in the notice");
+    }
+}

@@ -143,6 +143,7 @@ pub fn family(seed: u64, world: &Registries) -> (Application, Registries, Office
                 },
                 mother_id: Some(mother.clone()),
                 father_id: if rng.chance(90) { Some(father.clone()) } else { None },
+                child_name_masked: None,
             },
         );
     }
@@ -315,6 +316,7 @@ pub fn family(seed: u64, world: &Registries) -> (Application, Registries, Office
                         stranger.clone()
                     }),
                     father_id: None,
+                    child_name_masked: None,
                 },
             );
         }
