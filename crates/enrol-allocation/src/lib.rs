@@ -12,6 +12,7 @@
 //!
 //! The crate is pure: no IO, no clock, no randomness. See `docs/allocation.md`.
 
+mod cutoff;
 mod error;
 mod instance;
 mod json;
@@ -21,6 +22,7 @@ mod prepare;
 mod result;
 mod view;
 
+pub use cutoff::{AboveSeat, Cutoff, Standing, above_seat, above_seats, cutoffs};
 pub use error::{InstanceError, Subject};
 pub use instance::{Allocation, Applicant, Choice, Home, Instance, Location, Lottery, LotteryError, Mechanism, School};
 pub use json::parse_instance;

@@ -8,6 +8,7 @@ mod address;
 mod application;
 mod decision;
 mod evidence;
+mod explanation;
 mod geo;
 mod ids;
 mod mask;
@@ -24,6 +25,7 @@ pub use evidence::{
     PropertyUnit, RecordRef, Registry, RelationToHead, ResidencePermit, School, SchoolCatalogue, SchoolKind, SeatUse,
     Share, Stage, UnitStatus, UnusableAnswer, Usage,
 };
+pub use explanation::TierShortfall;
 pub use geo::{EARTH_RADIUS_KM, GeoPoint};
 pub use ids::{CertificateNo, ConsentId, HouseholdNo, PermitNo, RoundId, SchoolId, UnitNo};
 pub use mask::{MaskedName, mask_national_id};

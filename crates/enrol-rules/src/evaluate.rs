@@ -163,14 +163,14 @@ struct Priorities<'f, 'a> {
     locks: BTreeMap<(&'a UnitNo, SchoolId), &'a SeatUse>,
 }
 
-fn is_round_school(ctx: Ctx<'_>, id: &SchoolId, kind: SchoolKind) -> bool {
+pub(crate) fn is_round_school(ctx: Ctx<'_>, id: &SchoolId, kind: SchoolKind) -> bool {
     ctx.schools
         .get(id)
         .is_some_and(|s| s.stage == ctx.policy.stage() && s.kind == kind)
 }
 
 /// Zoned(X): the schools of the building of X; none when the zone registry does not know it.
-fn zoned<'a>(bundle: &'a EvidenceBundle, place: &Place<'a>) -> &'a [SchoolId] {
+pub(crate) fn zoned<'a>(bundle: &'a EvidenceBundle, place: &Place<'a>) -> &'a [SchoolId] {
     place
         .zone(bundle)
         .and_then(|f| f.record.as_ref())
@@ -179,7 +179,12 @@ fn zoned<'a>(bundle: &'a EvidenceBundle, place: &Place<'a>) -> &'a [SchoolId] {
 
 /// The use that seat-locks `unit` for `school`: a use there in the lock years
 /// by a child who is not a verified sibling.
-fn lock<'a>(ctx: Ctx<'a>, unit: &PropertyUnit, school: &SchoolId, siblings: &[&NationalId]) -> Option<&'a SeatUse> {
+pub(crate) fn lock<'a>(
+    ctx: Ctx<'a>,
+    unit: &PropertyUnit,
+    school: &SchoolId,
+    siblings: &[&NationalId],
+) -> Option<&'a SeatUse> {
     let (from, to) = ctx.policy.seat_lock_span();
     ctx.bundle
         .unit_uses

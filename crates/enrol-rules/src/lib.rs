@@ -17,9 +17,11 @@ mod lottery;
 mod plan;
 mod policy;
 mod reasons;
+mod why;
 
 pub use evaluate::evaluate;
 pub use lottery::lottery_number;
 pub use plan::plan_reads;
 pub use policy::{Dwelling, Fact, Policy, PolicyError, SAMPLE_JUNIOR_POLICY_TOML, SAMPLE_POLICY_TOML, Tier, TierValue};
 pub use reasons::BUILT_IN_CODES;
+pub use why::{Clause, clauses, explain, tier_holds};
