@@ -75,6 +75,33 @@ pub struct Store {
     db: DatabaseConnection,
 }
 
+/// Connects, riding out SQLite's `SQLITE_BUSY` while another process or pool
+/// switches a fresh database to WAL: that switch needs the file to itself and
+/// can answer "database is locked" without waiting for the busy timeout.
+async fn connect(options: ConnectOptions) -> Result<DatabaseConnection, sea_orm::DbErr> {
+    const ATTEMPTS: u32 = 20;
+    let mut attempt = 1;
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(error) if attempt < ATTEMPTS && is_sqlite_busy(&error) => {
+                tokio::time::sleep(Duration::from_millis(25 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+fn is_sqlite_busy(error: &sea_orm::DbErr) -> bool {
+    use sea_orm::{RuntimeErr, sqlx};
+    let (sea_orm::DbErr::Conn(RuntimeErr::SqlxError(sqlx_error))
+    | sea_orm::DbErr::Exec(RuntimeErr::SqlxError(sqlx_error))) = error
+    else {
+        return false;
+    };
+    matches!(&**sqlx_error, sqlx::Error::Database(db) if db.code().as_deref() == Some("5"))
+}
+
 impl Store {
     /// Opens (creating if need be) and migrates the database at `url`:
     /// `postgres://…` or `postgresql://…` for PostgreSQL; `sqlite:…` or a
@@ -109,7 +136,7 @@ impl Store {
                     .create_if_missing(true)
             });
         }
-        let db = Database::connect(options).await.map_err(|source| StoreError::Open {
+        let db = connect(options).await.map_err(|source| StoreError::Open {
             url: redact(url),
             source,
         })?;
