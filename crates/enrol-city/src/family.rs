@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use chrono::{Datelike, Days, FixedOffset, Months, NaiveDate, TimeZone};
+use chrono::{DateTime, Datelike, Days, FixedOffset, Months, NaiveDate, TimeZone};
 use enrol_domain::{AddressCode, Application, ConsentId, CountyCode, NationalId, RoundId, SchoolId};
 
 use crate::dice::Dice;
@@ -125,6 +125,17 @@ pub(crate) struct Builder<'r> {
 
 fn after(d: NaiveDate, days: i64) -> NaiveDate {
     d + Days::new(days.max(0) as u64)
+}
+
+/// A submission instant on a May 2027 day from `first_day` to `last_day`,
+/// between 08:00 and 22:00 Beijing time (the day is drawn first, then the second).
+fn submitted_in_may(dice: &mut Dice, first_day: i64, last_day: i64) -> DateTime<FixedOffset> {
+    let day = dice.between(first_day, last_day) as u32;
+    let secs = dice.between(8 * 3600, 22 * 3600 - 1) as u32;
+    let tz = FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset");
+    tz.with_ymd_and_hms(2027, 5, day, secs / 3600, (secs / 60) % 60, secs % 60)
+        .single()
+        .expect("a fixed offset has no gaps")
 }
 
 /// `YYYY-MM` of a date.
@@ -1292,13 +1303,7 @@ impl<'r> Builder<'r> {
             ids.insert(at, id);
         }
 
-        let day = self.dice.between(6, 20) as u32;
-        let secs = self.dice.between(8 * 3600, 22 * 3600 - 1) as u32;
-        let tz = FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset");
-        let submitted_at = tz
-            .with_ymd_and_hms(2027, 5, day, secs / 3600, (secs / 60) % 60, secs % 60)
-            .single()
-            .expect("a fixed offset has no gaps");
+        let submitted_at = submitted_in_may(&mut self.dice, 6, 20);
         let application_id = uuid::Builder::from_random_bytes(self.dice.bytes16()).into_uuid();
         profile.application_id = application_id;
         self.applications.push(Application {

@@ -3,12 +3,12 @@
 //! changes no draw of the first-grade cohort (docs/city-generator.md,
 //! "Junior cohort").
 
-use chrono::{Datelike, Days, FixedOffset, TimeZone};
+use chrono::{Datelike, Days};
 use enrol_domain::{Application, ConsentId, NationalId, RoundId, SchoolId};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::{Builder, Form, Human, after};
+use super::{Builder, Form, Human, after, submitted_in_may};
 use crate::dice::Dice;
 use crate::geo::{OTHER_PROVINCES, REGION_COUNTIES};
 use crate::names;
@@ -470,13 +470,7 @@ impl Builder<'_> {
             }
         }
 
-        let day = self.dice.between(8, 22) as u32;
-        let secs = self.dice.between(8 * 3600, 22 * 3600 - 1) as u32;
-        let tz = FixedOffset::east_opt(8 * 3600).expect("+08:00 is a valid offset");
-        let submitted_at = tz
-            .with_ymd_and_hms(2027, 5, day, secs / 3600, (secs / 60) % 60, secs % 60)
-            .single()
-            .expect("a fixed offset has no gaps");
+        let submitted_at = submitted_in_may(&mut self.dice, 8, 22);
         let application_id = uuid::Builder::from_random_bytes(self.dice.bytes16()).into_uuid();
         profile.application_id = application_id;
         let (applicant, guardians) = if self.dice.chance(0.5) {
