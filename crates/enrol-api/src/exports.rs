@@ -109,7 +109,11 @@ pub async fn report_input(orchestrator: &Orchestrator, round_id: &str) -> Result
 
 /// One export file, open for reading from a folder that is already gone
 /// (the open file outlives its name), so nothing is left behind on disk.
-pub async fn export_file(orchestrator: &Orchestrator, round_id: &str, file: &str) -> Result<std::fs::File, ExportError> {
+pub async fn export_file(
+    orchestrator: &Orchestrator,
+    round_id: &str,
+    file: &str,
+) -> Result<std::fs::File, ExportError> {
     let dir = match file {
         "notice.csv" => {
             let notice = orchestrator.notice(round_id).await?.to_csv();
