@@ -524,7 +524,7 @@ async fn an_officer_runs_the_sample_round_in_the_console_in_a_real_browser() {
         ..RegistryFaults::default()
     };
     let sim = Simulator::start(
-        Dataset::load(&common::sample_dir()).unwrap(),
+        Dataset::load(common::sample_dir()).unwrap(),
         SimConfig::default().with_faults(FaultPlan::uniform(slow)),
         "127.0.0.1:0".parse().unwrap(),
     )
