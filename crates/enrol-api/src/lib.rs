@@ -34,6 +34,7 @@ mod openapi;
 mod ops;
 mod problem;
 mod routes;
+mod replay;
 mod state;
 
 use std::future::Future;
