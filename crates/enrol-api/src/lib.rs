@@ -33,8 +33,8 @@ mod officer;
 mod openapi;
 mod ops;
 mod problem;
-mod routes;
 mod replay;
+mod routes;
 mod state;
 
 use std::future::Future;
