@@ -9,6 +9,7 @@
 //! The orchestrator knows the store, the rules and the allocation; it reaches
 //! the registries only through an [`EvidenceSource`], and knows no HTTP.
 
+mod answers;
 mod correction;
 mod error;
 pub mod inquiry;
@@ -16,6 +17,7 @@ mod instance;
 mod notice;
 mod output;
 mod registry_source;
+mod replay;
 mod review;
 mod round;
 mod submit;
@@ -26,6 +28,7 @@ pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
 pub use registry_source::RegistryEvidence;
+pub use replay::{Change, CorrectedDecision, Corrections, RecordCorrections, Replay, SeatChange, SeatReplay};
 pub use review::ReviewResolution;
 pub use round::{Orchestrator, RoundInfo, RoundSeed, RoundState};
 pub use submit::{ApplicationState, ApplicationView, SubmitOutcome};
