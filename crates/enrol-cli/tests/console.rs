@@ -643,7 +643,12 @@ async fn an_officer_runs_the_sample_round_in_the_console_in_a_real_browser() {
     assert_eq!(status, 403, "the server refuses a viewer's reviewer form");
     // The browser logs the refusal: the one error this test expects.
     let refused = |p: &String| p.contains("status of 403") && p.contains("/reject");
-    assert_eq!(tab.problems.iter().filter(|p| refused(p)).count(), 1, "{:?}", tab.problems);
+    assert_eq!(
+        tab.problems.iter().filter(|p| refused(p)).count(),
+        1,
+        "{:?}",
+        tab.problems
+    );
     tab.problems.retain(|p| !refused(p));
     tab.open(&review_page("F31"));
     assert_eq!(
