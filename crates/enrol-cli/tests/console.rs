@@ -755,6 +755,14 @@ async fn an_officer_runs_the_sample_round_in_the_console_in_a_real_browser() {
     assert!(tab.count(".chart") >= 7, "a chart per school");
     tab.open(&format!("/console/rounds/{ROUND}/schools"));
     assert!(tab.count("tr[data-school]") >= 7);
+    assert!(tab.count("td.cutoff code") >= 2, "the cutoffs of the full schools");
+    // A family's answers: F01 lost S101 (the cutoff beside its own standing);
+    // F06 holds tier3 and is told why not tier1 (a share under 50).
+    tab.open(&review_page("F01"));
+    assert_ne!(tab.attr("#seat", "data-school"), "S101");
+    assert_eq!(tab.text("#above-seat tbody td.mono"), "S101");
+    tab.open(&review_page("F06"));
+    assert!(tab.count("#why-not li") >= 1, "why not a better tier");
     tab.open(&format!("/console/rounds/{ROUND}/notice"));
     let rows = tab.count("#notice tbody tr");
     assert!(rows >= 33, "{rows} seats in the notice");

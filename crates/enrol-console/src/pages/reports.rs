@@ -28,6 +28,13 @@ pub async fn schools(
     let orchestrator = console.engine.orchestrator();
     let reports = orchestrator.school_reports(&round).await?;
     let catalogue = orchestrator.schools(&round).await?.unwrap_or_default();
+    let cutoffs: BTreeMap<String, enrol_allocation::Cutoff> = orchestrator
+        .cutoffs(&round)
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(|c| (c.school.clone(), c))
+        .collect();
     let mut by_county: BTreeMap<String, Vec<_>> = BTreeMap::new();
     for report in &reports {
         let county = catalogue
@@ -51,6 +58,7 @@ pub async fn schools(
                         th.num { (lang.pick("第一志愿", "First choice")) }
                         th.num { (lang.pick("已录取", "Assigned")) }
                         th.num { (lang.pick("统筹", "Overflow")) }
+                        th { (lang.pick("录取线（排序键 · 派位号）", "Cutoff (order key · lottery)")) }
                         th { (lang.pick("录取情况", "Fill")) }
                     } }
                     tbody {
@@ -64,6 +72,7 @@ pub async fn schools(
                                 td.num { (s.first_choice) }
                                 td.num { (s.assigned.map_or("—".to_owned(), |a| a.to_string())) }
                                 td.num { (s.overflow.map_or("—".to_owned(), |a| a.to_string())) }
+                                td.cutoff { @if let Some(c) = cutoffs.get(&s.school_id) { (super::answers::cutoff(lang, c)) } @else { "—" } }
                                 // A meter, not an inline style: the console's CSP forbids style attributes.
                                 td { meter.bar min="0" max=(s.capacity.max(1)) value=(assigned.min(s.capacity)) title={ (assigned) "/" (s.capacity) } { (assigned) "/" (s.capacity) } }
                             }

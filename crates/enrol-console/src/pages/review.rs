@@ -15,7 +15,7 @@ use enrol_orchestrator::{ApplicationState, ReviewResolution, RoundState};
 use maud::{Markup, html};
 use serde::Deserialize;
 
-use super::{Fields, round_path, see_other};
+use super::{Fields, answers, round_path, see_other};
 use crate::Console;
 use crate::error::ConsoleError;
 use crate::i18n::{self, Lang};
@@ -251,6 +251,9 @@ pub async fn page(
     let info = orchestrator.round(&round).await?;
     let decision = orchestrator.decision(&id).await?;
     let bundle = orchestrator.evidence(&id).await?.unwrap_or_default();
+    let seat = orchestrator.seat(&id).await?;
+    let why_not = orchestrator.explanations(&id).await?.unwrap_or_default();
+    let above = orchestrator.above_seat(&id).await?.unwrap_or_default();
     let in_review = view.state == ApplicationState::Decided
         && decision
             .as_ref()
@@ -269,6 +272,7 @@ pub async fn page(
             (lang.pick("状态", "State")) " " span #application-state data-state=(view.state.as_str()) { (i18n::application_state(lang, view.state.as_str())) }
         }
         @if let Some(d) = &decision {
+            (answers::panel(lang, d, seat.as_ref(), &why_not, &above))
             section.panel {
                 h2 { (lang.pick("审核原因", "Reasons")) }
                 @for r in &d.reasons {
