@@ -25,7 +25,12 @@ use crate::session::Ctx;
 #[derive(Debug, Deserialize)]
 pub struct QueueFilter {
     reason: Option<String>,
+    /// 1-based page of [`QUEUE_PAGE`] rows.
+    page: Option<usize>,
 }
+
+/// Rows per page of the queue.
+const QUEUE_PAGE: usize = 100;
 
 /// The queue, filtered by a reason code on the server.
 pub async fn queue(
@@ -47,8 +52,23 @@ pub async fn queue(
         .iter()
         .filter(|(_, d)| wanted.as_ref().is_none_or(|w| d.reasons.iter().any(|r| &r.code == w)))
         .collect();
+    let pages = shown.len().div_ceil(QUEUE_PAGE).max(1);
+    let page_no = filter.page.unwrap_or(1).clamp(1, pages);
+    let total = shown.len();
+    let shown: Vec<_> = shown
+        .into_iter()
+        .skip((page_no - 1) * QUEUE_PAGE)
+        .take(QUEUE_PAGE)
+        .collect();
+    let link = |n: usize| {
+        format!(
+            "{}?reason={}&page={n}",
+            round_path(&round, "/reviews"),
+            crate::session::percent_encode(wanted.as_deref().unwrap_or(""))
+        )
+    };
     let body = html! {
-        h1 { (lang.pick("人工审核", "Reviews")) " " span.count { (shown.len()) } }
+        h1 { (lang.pick("人工审核", "Reviews")) " " span.count { (total) } }
         form.filters method="get" {
             label for="reason" { (lang.pick("按原因筛选", "Filter by reason")) }
             select #reason name="reason" {
@@ -80,6 +100,13 @@ pub async fn queue(
                             }
                         }
                     }
+                }
+            }
+            @if pages > 1 {
+                p.pager {
+                    @if page_no > 1 { a href=(link(page_no - 1)) rel="prev" { (lang.pick("← 上一页", "← Previous page")) } " " }
+                    (lang.pick("第", "Page ")) (page_no) " / " (pages) (lang.pick("页", ""))
+                    @if page_no < pages { " " a href=(link(page_no + 1)) rel="next" { (lang.pick("下一页 →", "Next page →")) } }
                 }
             }
         }
