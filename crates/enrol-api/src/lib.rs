@@ -33,6 +33,7 @@ mod officer;
 mod openapi;
 mod ops;
 mod problem;
+mod replay;
 mod routes;
 mod state;
 

@@ -70,6 +70,17 @@ pub enum RoundCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Appeal replay (复核重放): decide an application again from its stored
+    /// evidence under the stored policy and show it is the same bytes; with
+    /// `--facts`, the decision from corrected facts, its differences and, for
+    /// a published round, the seat it would win. Changes nothing (audited).
+    Replay {
+        round: String,
+        application: String,
+        /// A JSON file `{"officer_facts": {…}, "records": {…}}` (docs/api.md, "Appeal replay").
+        #[arg(long)]
+        facts: Option<PathBuf>,
+    },
     /// Per-school figures.
     Schools { round: String },
     /// The audit log, every entry.
@@ -255,6 +266,21 @@ pub async fn round(conn: Connection, command: RoundCommand) -> anyhow::Result<()
                 json!({"application_id": application, "school_id": school, "reason": reason}),
             )
             .await?
+        }
+        RoundCommand::Replay {
+            round,
+            application,
+            facts,
+        } => {
+            let body = match facts {
+                None => json!({}),
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?
+                }
+            };
+            api.post(&format!("/v1/rounds/{round}/applications/{application}/replay"), body)
+                .await?
         }
         RoundCommand::Schools { round } => api.get(&format!("/v1/rounds/{round}/reports/schools")).await?,
         RoundCommand::Audit { round, action } => {

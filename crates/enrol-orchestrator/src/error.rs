@@ -124,6 +124,14 @@ pub enum Corrupt {
     MissingDecision { application: String, state: String },
     #[error("round {round} is {state} but has no school catalogue")]
     MissingCatalogue { round: String, state: String },
+    #[error("the decision {decision} of application {application} has no stored evidence snapshot")]
+    MissingSnapshot { application: String, decision: i64 },
+    #[error("the decision of application {application} cites policy {cited}, but its round runs {runs}")]
+    PolicyMismatch {
+        application: String,
+        cited: String,
+        runs: String,
+    },
     #[error("application {application} collided with no stored application")]
     PhantomCollision { application: String },
     /// Rows paged in id order came back out of order (a collation that

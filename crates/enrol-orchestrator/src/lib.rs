@@ -14,6 +14,7 @@
 //! version and school catalogue, decoded once.
 
 mod access;
+mod answers;
 mod context;
 mod correction;
 mod decide;
@@ -24,6 +25,7 @@ mod locks;
 mod notice;
 mod output;
 mod registry_source;
+mod replay;
 mod review;
 mod round;
 mod source;
@@ -37,6 +39,7 @@ pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
 pub use registry_source::RegistryEvidence;
+pub use replay::{Change, CorrectedDecision, Corrections, RecordCorrections, Replay, SeatChange, SeatReplay};
 pub use review::ReviewResolution;
 pub use round::{Orchestrator, RoundInfo, RoundSeed, RoundState};
 pub use source::{Access, Evidence, EvidenceSource, FailureRecord, Gathered, ReadError, Recorded};
