@@ -55,13 +55,20 @@ pub enum RoundError {
     NoCatalogue { round: String, state: String },
     /// The zone registry did not give the school catalogue.
     #[error("the school catalogue could not be read: {0}")]
-    Catalogue(#[source] enrol_evidence::ReadError),
+    Catalogue(#[source] Box<enrol_evidence::ReadError>),
     #[error("the allocation instance is invalid: {0}")]
     Allocation(#[from] enrol_allocation::InstanceError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// Boxed: kept small, so every `Result<_, RoundError>` stays small.
     #[error(transparent)]
-    Corrupt(#[from] Corrupt),
+    Corrupt(Box<Corrupt>),
+}
+
+impl From<Corrupt> for RoundError {
+    fn from(corrupt: Corrupt) -> Self {
+        RoundError::Corrupt(Box::new(corrupt))
+    }
 }
 
 impl From<enrol_store::sea_orm::DbErr> for RoundError {

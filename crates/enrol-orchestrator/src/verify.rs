@@ -224,7 +224,7 @@ impl Orchestrator {
             }
             (false, Err(err)) => {
                 tx.commit().await?;
-                return Err(RoundError::Catalogue(err));
+                return Err(RoundError::Catalogue(Box::new(err)));
             }
         };
         tx.commit().await?;
