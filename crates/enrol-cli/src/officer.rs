@@ -81,6 +81,10 @@ pub enum RoundCommand {
         #[arg(long)]
         facts: Option<PathBuf>,
     },
+    /// Replay every decision of a round from its stored evidence under the
+    /// stored policy, and name any that does not give the stored bytes.
+    /// Changes nothing (audited).
+    ReplayAll { round: String },
     /// Per-school figures.
     Schools { round: String },
     /// The audit log, every entry.
@@ -282,6 +286,7 @@ pub async fn round(conn: Connection, command: RoundCommand) -> anyhow::Result<()
             api.post(&format!("/v1/rounds/{round}/applications/{application}/replay"), body)
                 .await?
         }
+        RoundCommand::ReplayAll { round } => api.post(&format!("/v1/rounds/{round}/replay"), json!({})).await?,
         RoundCommand::Schools { round } => api.get(&format!("/v1/rounds/{round}/reports/schools")).await?,
         RoundCommand::Audit { round, action } => {
             // Every page, oldest first.

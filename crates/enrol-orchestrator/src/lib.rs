@@ -32,7 +32,9 @@ pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
 pub use registry_source::RegistryEvidence;
-pub use replay::{Change, CorrectedDecision, Corrections, RecordCorrections, Replay, SeatChange, SeatReplay};
+pub use replay::{
+    Change, CorrectedDecision, Corrections, RecordCorrections, Replay, RoundReplay, SeatChange, SeatReplay,
+};
 pub use review::ReviewResolution;
 pub use round::{Orchestrator, RoundInfo, RoundSeed, RoundState};
 pub use submit::{ApplicationState, ApplicationView, SubmitOutcome};
