@@ -11,6 +11,7 @@
 
 mod answers;
 mod correction;
+mod cutoffs;
 mod error;
 pub mod inquiry;
 mod instance;
@@ -23,12 +24,17 @@ mod round;
 mod submit;
 mod verify;
 
+pub use cutoffs::{
+    CUTOFF_COLUMNS, CutoffLine, NOTICE_CUTOFF_HEADER, cutoff_lines, cutoffs_csv, notice_cutoffs_csv, priority_of_key,
+};
 pub use error::RoundError;
 pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
 pub use registry_source::RegistryEvidence;
-pub use replay::{Change, CorrectedDecision, Corrections, RecordCorrections, Replay, SeatChange, SeatReplay};
+pub use replay::{
+    Change, CorrectedDecision, Corrections, RecordCorrections, Replay, RoundReplay, SeatChange, SeatReplay,
+};
 pub use review::ReviewResolution;
 pub use round::{Orchestrator, RoundInfo, RoundSeed, RoundState};
 pub use submit::{ApplicationState, ApplicationView, SubmitOutcome};
