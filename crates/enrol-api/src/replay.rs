@@ -208,3 +208,52 @@ pub(crate) async fn replay(
         }),
     }
 }
+
+/// What replaying every decision of a round came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RoundReplayAnswer {
+    pub round: String,
+    /// The SHA-256 of the policy file the round runs.
+    pub policy_version: String,
+    /// Current decisions replayed.
+    pub decisions: usize,
+    /// Of those, how many gave the stored bytes again.
+    pub identical: usize,
+    /// Applications whose decision did not replay to the stored bytes, ascending id.
+    pub differing: Vec<String>,
+}
+
+impl From<enrol_orchestrator::RoundReplay> for RoundReplayAnswer {
+    fn from(r: enrol_orchestrator::RoundReplay) -> Self {
+        RoundReplayAnswer {
+            round: r.round,
+            policy_version: r.policy_version,
+            decisions: r.decisions,
+            identical: r.identical,
+            differing: r.differing,
+        }
+    }
+}
+
+/// Replays every current decision of a round (reviewer): each decided again
+/// from its stored evidence snapshot under the stored policy, and compared
+/// with the stored bytes. Changes nothing; writes a `round_replayed` audit entry.
+#[utoipa::path(
+    post, path = "/v1/rounds/{round}/replay", tag = "reviews", security(("officer" = [])),
+    params(("round" = String, Path, description = "The round's id")),
+    responses(
+        (status = 200, description = "How many decisions replayed to the same bytes, and which did not", body = RoundReplayAnswer),
+        (status = 401, description = "No known bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "Not a reviewer or round manager", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such round", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub(crate) async fn replay_round(
+    State(state): State<AppState>,
+    Extension(officer): Extension<Officer>,
+    Path(round): Path<String>,
+) -> Result<Json<RoundReplayAnswer>, ApiError> {
+    officer.require(Role::Reviewer)?;
+    let answer = state.orchestrator.replay_round(&round, &officer.name).await?;
+    Ok(Json(answer.into()))
+}

@@ -41,6 +41,7 @@ pub(crate) fn routes() -> Routes {
         .routes(routes!(officer::list_applications))
         .routes(routes!(officer::get_officer_application))
         .routes(routes!(replay::replay))
+        .routes(routes!(replay::replay_round))
         .routes(routes!(officer::exclude))
         .routes(routes!(officer::correct_seat))
         .routes(routes!(officer::review_queue))

@@ -129,6 +129,28 @@ impl Orchestrator {
             .map(|(instance, allocation)| sorted(enrol_allocation::cutoffs(&instance, &allocation))))
     }
 
+    /// Every school's cutoff line (the files' form: priority, key as text,
+    /// school name), ascending school id, once the round is allocated.
+    pub async fn cutoff_lines(&self, round_id: &str) -> Result<Vec<crate::CutoffLine>, RoundError> {
+        let conn = self.store.connection();
+        let round = load_round(conn, round_id).await?;
+        let Some((instance, allocation)) = allocation_of(conn, &round).await? else {
+            return Err(RoundError::WrongState {
+                round: round.id,
+                state: round.state,
+                expected: "allocated or published",
+            });
+        };
+        let policy = Policy::from_toml_str(&round.policy_toml)?;
+        let schools: SchoolCatalogue = decode(
+            Stored::SchoolCatalogue,
+            &round.id,
+            round.schools_json.as_deref().unwrap_or("{}"),
+        )?;
+        let cutoffs = enrol_allocation::cutoffs(&instance, &allocation);
+        Ok(crate::cutoffs::cutoff_lines(&cutoffs, &schools, &policy))
+    }
+
     /// For an application that took part in the allocation: every school it
     /// ranked above its seat, with its own key and lottery number beside the
     /// school's cutoff. `None` before allocation or when it took no part.

@@ -17,6 +17,7 @@ mod access;
 mod answers;
 mod context;
 mod correction;
+mod cutoffs;
 mod decide;
 mod error;
 pub mod inquiry;
@@ -24,6 +25,7 @@ mod instance;
 mod locks;
 mod notice;
 mod output;
+mod pending;
 mod registry_source;
 mod replay;
 mod review;
@@ -34,12 +36,17 @@ mod verify;
 
 pub use access::PersonAccess;
 pub use context::RoundContext;
+pub use cutoffs::{
+    CUTOFF_COLUMNS, CutoffLine, NOTICE_CUTOFF_HEADER, cutoff_lines, cutoffs_csv, notice_cutoffs_csv, priority_of_key,
+};
 pub use error::{Corrupt, RoundError, Stored};
 pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
 pub use registry_source::RegistryEvidence;
-pub use replay::{Change, CorrectedDecision, Corrections, RecordCorrections, Replay, SeatChange, SeatReplay};
+pub use replay::{
+    Change, CorrectedDecision, Corrections, RecordCorrections, Replay, RoundReplay, SeatChange, SeatReplay,
+};
 pub use review::ReviewResolution;
 pub use round::{Orchestrator, RoundInfo, RoundSeed, RoundState};
 pub use source::{Access, Evidence, EvidenceSource, FailureRecord, Gathered, ReadError, Recorded};

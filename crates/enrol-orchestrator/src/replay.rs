@@ -12,13 +12,18 @@ use enrol_domain::{
     AddressCode, BirthCertificate, BuildingKey, BuildingZone, CurrentPlace, Evaluation, EvidenceBundle, Fetched,
     HouseholdRecord, NationalId, OfficerFacts, PropertyUnit, ResidencePermit, SeatUse, Status, UnitNo, YearMonth,
 };
+use enrol_domain::{Application, SchoolCatalogue};
+use enrol_rules::Policy;
+use enrol_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use enrol_store::{application, decision, evidence_snapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::answers::{Decided, allocation_of, decided};
-use crate::error::RoundError;
+use crate::error::{Corrupt, RoundError, Stored, decode};
 use crate::instance::build_instance;
-use crate::round::{Orchestrator, RoundState, now};
+use crate::round::{Orchestrator, RoundState, load_round, now};
+use crate::submit::parse_body;
 
 /// Corrected records, in the evidence bundle's own shape (as the snapshot
 /// stores it): each entry replaces the snapshot's entry under the same key,
@@ -164,16 +169,15 @@ impl Orchestrator {
         if d.round.id != round_id {
             return Err(RoundError::UnknownApplication(application_id.to_owned()));
         }
-        let stored: Value = crate::error::decode(crate::error::Stored::Decision, application_id, &d.row.decision)?;
-        // The lottery number is part of a decision once it took part in an allocation.
-        let seed = d
-            .round
-            .round_seed
-            .as_deref()
-            .filter(|_| stored.get("lottery").is_some());
-        let again = enrol_rules::evaluate(&d.app, &d.bundle, &d.policy, &d.schools, seed);
-        let again_json = serde_json::to_string(&again.decision).expect("serialisable");
-        let identical = again_json == d.row.decision;
+        let stored: Value = decode(Stored::Decision, application_id, &d.row.decision)?;
+        let (again, identical) = redecide(
+            &d.app,
+            &d.bundle,
+            &d.policy,
+            &d.schools,
+            d.round.round_seed.as_deref(),
+            &d.row.decision,
+        );
 
         let (final_eval, corrected) = if corrections.is_empty() {
             (again.clone(), None)
@@ -289,6 +293,168 @@ impl Orchestrator {
             route: route.to_owned(),
             displaced,
         }))
+    }
+}
+
+/// Decides again from a stored snapshot, under the stored policy, with the
+/// round seed when the stored decision carries a lottery number (it is part
+/// of a decision once it took part in an allocation); and whether that gives
+/// the stored bytes.
+fn redecide(
+    app: &Application,
+    bundle: &EvidenceBundle,
+    policy: &Policy,
+    schools: &SchoolCatalogue,
+    round_seed: Option<&str>,
+    stored: &str,
+) -> (Evaluation, bool) {
+    /// The one field of a stored decision that says how it was made.
+    #[derive(Deserialize)]
+    struct Drawn {
+        lottery: Option<String>,
+    }
+    let drawn = serde_json::from_str::<Drawn>(stored).is_ok_and(|d| d.lottery.is_some());
+    let seed = round_seed.filter(|_| drawn);
+    let again = enrol_rules::evaluate(app, bundle, policy, schools, seed);
+    let identical = serde_json::to_string(&again.decision).expect("serialisable") == stored;
+    (again, identical)
+}
+
+/// What replaying every decision of a round came to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoundReplay {
+    pub round: String,
+    /// The SHA-256 of the policy file the round runs.
+    pub policy_version: String,
+    /// Current decisions replayed.
+    pub decisions: usize,
+    /// Of those, how many gave the stored bytes again.
+    pub identical: usize,
+    /// Applications whose decision did not replay to the stored bytes, ascending id.
+    pub differing: Vec<String>,
+}
+
+/// Decisions replayed at once by [`Orchestrator::replay_round`].
+const REPLAY_PAGE: u64 = 500;
+
+impl Orchestrator {
+    /// Replays every current decision of a round (an auditor's check that
+    /// the round's decisions follow from its stored evidence and policy):
+    /// each is decided again from its evidence snapshot, as [`Orchestrator::replay`]
+    /// does without corrections, a page of decisions at a time. Writes one
+    /// audit entry (`round_replayed`) and changes nothing else.
+    pub async fn replay_round(&self, round_id: &str, actor: &str) -> Result<RoundReplay, RoundError> {
+        let conn = self.store.connection();
+        let round = load_round(conn, round_id).await?;
+        let policy = Policy::from_toml_str(&round.policy_toml)?;
+        let schools: SchoolCatalogue = decode(
+            Stored::SchoolCatalogue,
+            &round.id,
+            round.schools_json.as_deref().unwrap_or("{}"),
+        )?;
+        let mut result = RoundReplay {
+            round: round.id.clone(),
+            policy_version: round.policy_version.clone(),
+            decisions: 0,
+            identical: 0,
+            differing: Vec::new(),
+        };
+        let mut after: Option<String> = None;
+        loop {
+            let query = decision::Entity::find().filter(decision::Column::RoundId.eq(round_id));
+            let query = match &after {
+                Some(last) => query.filter(decision::Column::CurrentFor.gt(last.as_str())),
+                None => query.filter(decision::Column::CurrentFor.is_not_null()),
+            };
+            let page = query
+                .order_by_asc(decision::Column::CurrentFor)
+                .limit(REPLAY_PAGE)
+                .all(conn)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = last.current_for.clone();
+            let ids: Vec<&str> = page.iter().map(|d| d.application_id.as_str()).collect();
+            let apps: BTreeMap<String, application::Model> = application::Entity::find()
+                .filter(application::Column::Id.is_in(ids.iter().copied()))
+                .all(conn)
+                .await?
+                .into_iter()
+                .map(|a| (a.id.clone(), a))
+                .collect();
+            let snapshot_ids: Vec<i64> = page.iter().filter_map(|d| d.evidence_snapshot_id).collect();
+            let snapshots: BTreeMap<i64, String> = evidence_snapshot::Entity::find()
+                .filter(evidence_snapshot::Column::Id.is_in(snapshot_ids))
+                .all(conn)
+                .await?
+                .into_iter()
+                .map(|s| (s.id, s.bundle))
+                .collect();
+            for row in &page {
+                let id = &row.application_id;
+                if row.policy_version != round.policy_version {
+                    return Err(Corrupt::PolicyMismatch {
+                        application: id.clone(),
+                        cited: row.policy_version.clone(),
+                        runs: round.policy_version.clone(),
+                    }
+                    .into());
+                }
+                let app_row = apps.get(id).ok_or_else(|| Corrupt::Value {
+                    what: Stored::Application,
+                    owner: id.clone(),
+                    value: "(no such application)".into(),
+                })?;
+                let bundle = row
+                    .evidence_snapshot_id
+                    .and_then(|s| snapshots.get(&s))
+                    .ok_or_else(|| Corrupt::MissingSnapshot {
+                        application: id.clone(),
+                        decision: row.id,
+                    })?;
+                let bundle: EvidenceBundle = decode(Stored::EvidenceSnapshot, id, bundle)?;
+                let app = parse_body(app_row)?;
+                let (_, identical) = redecide(
+                    &app,
+                    &bundle,
+                    &policy,
+                    &schools,
+                    round.round_seed.as_deref(),
+                    &row.decision,
+                );
+                result.decisions += 1;
+                if identical {
+                    result.identical += 1;
+                } else {
+                    result.differing.push(id.clone());
+                }
+            }
+            if page.len() < REPLAY_PAGE as usize {
+                break;
+            }
+        }
+        let details = serde_json::json!({
+            "policy_version": result.policy_version,
+            "decisions": result.decisions,
+            "identical": result.identical,
+            "differing": result.differing,
+        });
+        let tx = self.store.begin_write().await?;
+        // Through append_audit: a round's entries get their ids in commit order.
+        enrol_store::append_audit(
+            &tx,
+            now(),
+            enrol_store::AuditEntry {
+                round_id: Some(result.round.clone()),
+                actor: actor.to_owned(),
+                action: "round_replayed".to_owned(),
+                subject: None,
+                reason: None,
+                details,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(result)
     }
 }
 
