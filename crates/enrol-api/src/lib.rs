@@ -21,6 +21,7 @@
 //! # }
 //! ```
 
+mod access;
 mod auth;
 mod body;
 mod config;

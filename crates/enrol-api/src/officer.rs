@@ -28,15 +28,15 @@ use crate::state::AppState;
 pub const MAX_PAGE: u64 = 1000;
 const DEFAULT_PAGE: u64 = 100;
 
-type Params = Result<Query<BTreeMap<String, String>>, QueryRejection>;
+pub(crate) type Params = Result<Query<BTreeMap<String, String>>, QueryRejection>;
 
-fn params(query: Params) -> Result<BTreeMap<String, String>, ApiError> {
+pub(crate) fn params(query: Params) -> Result<BTreeMap<String, String>, ApiError> {
     query
         .map(|Query(map)| map)
         .map_err(|e| ApiError::Malformed { detail: e.body_text() })
 }
 
-fn limit_of(params: &BTreeMap<String, String>) -> Result<u64, ApiError> {
+pub(crate) fn limit_of(params: &BTreeMap<String, String>) -> Result<u64, ApiError> {
     match params.get("limit") {
         None => Ok(DEFAULT_PAGE),
         Some(raw) => match raw.parse::<u64>() {

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
-use crate::{exports, family, officer, replay};
+use crate::{access, exports, family, officer, replay};
 
 /// The routes, grouped by the authentication they need; no layers yet.
 pub(crate) struct Routes {
@@ -48,6 +48,7 @@ pub(crate) fn routes() -> Routes {
         .routes(routes!(officer::resolve_review))
         .routes(routes!(officer::school_reports))
         .routes(routes!(officer::audit_log))
+        .routes(routes!(access::person_access))
         .routes(routes!(exports::export));
 
     let public = OpenApiRouter::default().routes(routes!(crate::health));

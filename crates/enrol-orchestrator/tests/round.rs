@@ -417,7 +417,10 @@ async fn reviews_are_resolved_by_officers_and_audited() {
         .iter()
         .filter(|r| r.person_id.as_deref() == Some(child.as_str()))
         .count();
-    let seen = o.person_accesses("2027-primary", child, "赵科长").await.unwrap();
+    let seen = o
+        .person_accesses("2027-primary", child, None, 1000, "赵科长")
+        .await
+        .unwrap();
     assert!(!seen.is_empty());
     assert_eq!(seen.len(), named);
     assert!(
