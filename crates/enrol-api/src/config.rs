@@ -157,6 +157,9 @@ struct FileVerify {
     concurrency: Option<usize>,
     passes: Option<usize>,
     retry_delay_ms: Option<u64>,
+    /// How long a verification claim holds (a killed process's claims are
+    /// taken over once it has passed).
+    lease_ms: Option<u64>,
 }
 
 impl ApiConfig {
@@ -216,6 +219,7 @@ impl ApiConfig {
     /// concurrency = 64
     /// passes = 5
     /// retry_delay_ms = 2000
+    /// lease_ms = 120000             # how long a verification claim holds
     /// ```
     pub fn from_toml_str(text: &str) -> Result<ApiConfig, ConfigError> {
         let mut config = ApiConfig::empty();
@@ -249,6 +253,9 @@ impl ApiConfig {
             }
             if let Some(ms) = verify.retry_delay_ms {
                 self.verify.retry_delay = Duration::from_millis(ms);
+            }
+            if let Some(ms) = verify.lease_ms {
+                self.verify.lease = Duration::from_millis(ms);
             }
         }
         Ok(())

@@ -101,6 +101,9 @@ struct FileVerify {
     concurrency: Option<usize>,
     passes: Option<usize>,
     retry_delay_ms: Option<u64>,
+    /// How long a verification claim holds (a killed process's claims are
+    /// taken over once it has passed).
+    lease_ms: Option<u64>,
 }
 
 /// The officers' console (`/console/`, docs/console.md).
@@ -260,6 +263,9 @@ impl ServeFile {
         }
         if let Some(ms) = self.verify.retry_delay_ms {
             api.verify.retry_delay = Duration::from_millis(ms);
+        }
+        if let Some(ms) = self.verify.lease_ms {
+            api.verify.lease = Duration::from_millis(ms);
         }
         for (i, app) in self.apps.into_iter().enumerate() {
             let field = format!("apps[{i}].key");

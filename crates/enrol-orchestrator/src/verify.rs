@@ -171,9 +171,20 @@ impl Orchestrator {
         }
         let mut report = self.counts(round_id).await?;
         if report.pending == 0 && (report.review == 0 || options.leave_reviews_unplaced) {
-            self.finish_verification(round_id, actor, options.leave_reviews_unplaced)
-                .await?;
-            report.verified = true;
+            match self
+                .finish_verification(round_id, actor, options.leave_reviews_unplaced)
+                .await
+            {
+                Ok(()) => report.verified = true,
+                // Another worker moved the round on first (under the round
+                // row's lock): the work is done all the same.
+                Err(RoundError::WrongState { state, .. })
+                    if state.parse::<RoundState>().is_ok_and(|s| s > RoundState::Closed) =>
+                {
+                    report.verified = true;
+                }
+                Err(other) => return Err(other),
+            }
         }
         Ok(report)
     }
