@@ -3,12 +3,16 @@
 //! `assignments.xlsx` (the same `enrol demo` writes, for any allocated
 //! round), and the public notice `notice.csv` (公示) of a published round.
 
+use std::io::Read as _;
+
 use axum::Extension;
+use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
-use enrol_orchestrator::{Orchestrator, RoundError};
+use enrol_orchestrator::{Orchestrator, OutputError, RoundError};
 use enrol_report::{ReportError, ReportInput, RoundFacts, TierLabel};
+use tokio_util::io::ReaderStream;
 
 use crate::auth::Officer;
 use crate::config::Role;
@@ -37,25 +41,47 @@ pub enum ExportError {
     /// The round output is not coherent: the engine's fault.
     #[error("the round output does not make a report: {0}")]
     Report(#[from] ReportError),
+    /// The server's temporary folder refused the files.
+    #[error("cannot write the export to a temporary folder: {0}")]
+    Scratch(#[source] std::io::Error),
 }
 
 impl From<ExportError> for ApiError {
     fn from(err: ExportError) -> Self {
         match err {
             ExportError::Round(e) => e.into(),
-            e @ ExportError::Report(_) => ApiError::Internal { detail: e.to_string() },
+            e @ (ExportError::Report(_) | ExportError::Scratch(_)) => ApiError::Internal { detail: e.to_string() },
         }
     }
 }
 
-/// The report's input for an allocated round: its output plus the facts the
-/// files do not carry (tier labels, seed and commitment, school names).
-pub async fn report_input(orchestrator: &Orchestrator, round_id: &str) -> Result<ReportInput, ExportError> {
-    let output = orchestrator.output(round_id).await?;
+impl From<OutputError> for ExportError {
+    fn from(err: OutputError) -> Self {
+        match err {
+            OutputError::Round(e) => ExportError::Round(e),
+            OutputError::Write { source, .. } => ExportError::Scratch(source),
+        }
+    }
+}
+
+/// A round's output written to a private temporary folder, streamed from
+/// the database a page at a time (as `enrol demo` writes it), so a city's
+/// export needs memory for one file's download, not for the whole round.
+async fn scratch_output(orchestrator: &Orchestrator, round_id: &str) -> Result<tempfile::TempDir, ExportError> {
+    let dir = tempfile::Builder::new()
+        .prefix("enrol-export-")
+        .tempdir()
+        .map_err(ExportError::Scratch)?;
+    orchestrator.write_output(round_id, dir.path()).await?;
+    Ok(dir)
+}
+
+/// The facts of the report the output files do not carry.
+async fn report_facts(orchestrator: &Orchestrator, round_id: &str) -> Result<RoundFacts, ExportError> {
     let round = orchestrator.round(round_id).await?;
     let policy = orchestrator.policy(round_id).await?;
     let schools = orchestrator.schools(round_id).await?.unwrap_or_default();
-    let facts = RoundFacts {
+    Ok(RoundFacts {
         round_id: round.id.clone(),
         policy_version: round.policy_version.clone(),
         tiers: policy
@@ -70,32 +96,56 @@ pub async fn report_input(orchestrator: &Orchestrator, round_id: &str) -> Result
         seed_commitment: round.seed_commitment.clone(),
         round_seed: round.round_seed.clone().unwrap_or_default(),
         school_names: schools.values().map(|s| (s.id.clone(), s.name.clone())).collect(),
+    })
+}
+
+/// The report's input for an allocated round: its output plus the facts the
+/// files do not carry (tier labels, seed and commitment, school names).
+pub async fn report_input(orchestrator: &Orchestrator, round_id: &str) -> Result<ReportInput, ExportError> {
+    let facts = report_facts(orchestrator, round_id).await?;
+    let dir = scratch_output(orchestrator, round_id).await?;
+    Ok(ReportInput::from_output_dir(dir.path(), facts)?)
+}
+
+/// One export file, open for reading from a folder that is already gone
+/// (the open file outlives its name), so nothing is left behind on disk.
+pub async fn export_file(
+    orchestrator: &Orchestrator,
+    round_id: &str,
+    file: &str,
+) -> Result<std::fs::File, ExportError> {
+    let dir = match file {
+        "notice.csv" => {
+            let notice = orchestrator.notice(round_id).await?.to_csv();
+            let dir = tempfile::tempdir().map_err(ExportError::Scratch)?;
+            std::fs::write(dir.path().join(file), notice).map_err(ExportError::Scratch)?;
+            dir
+        }
+        "report.html" | "assignments.xlsx" => {
+            let facts = report_facts(orchestrator, round_id).await?;
+            let dir = scratch_output(orchestrator, round_id).await?;
+            let input = ReportInput::from_output_dir(dir.path(), facts)?;
+            let path = dir.path().join(file);
+            if file == "report.html" {
+                std::fs::write(&path, enrol_report::render_html(&input)).map_err(ExportError::Scratch)?;
+            } else {
+                enrol_report::write_xlsx(&input, &path)?;
+            }
+            dir
+        }
+        _ => scratch_output(orchestrator, round_id).await?,
     };
-    Ok(ReportInput::from_strings(
-        &output.decisions_jsonl,
-        &output.assignments_csv,
-        &output.schools_csv,
-        facts,
-    )?)
+    std::fs::File::open(dir.path().join(file)).map_err(ExportError::Scratch)
 }
 
 /// The bytes of one export file.
 pub async fn export_bytes(orchestrator: &Orchestrator, round_id: &str, file: &str) -> Result<Vec<u8>, ExportError> {
-    Ok(match file {
-        "notice.csv" => orchestrator.notice(round_id).await?.to_csv().into_bytes(),
-        "report.html" => enrol_report::render_html(&report_input(orchestrator, round_id).await?).into_bytes(),
-        "assignments.xlsx" => enrol_report::xlsx_bytes(&report_input(orchestrator, round_id).await?)?,
-        _ => {
-            let output = orchestrator.output(round_id).await?;
-            match file {
-                "assignments.csv" => output.assignments_csv,
-                "schools.csv" => output.schools_csv,
-                "decisions.jsonl" => output.decisions_jsonl,
-                _ => output.instance_json,
-            }
-            .into_bytes()
-        }
-    })
+    let mut bytes = Vec::new();
+    export_file(orchestrator, round_id, file)
+        .await?
+        .read_to_end(&mut bytes)
+        .map_err(ExportError::Scratch)?;
+    Ok(bytes)
 }
 
 /// A round's file, once allocated (the public notice: once published).
@@ -132,8 +182,10 @@ pub(crate) async fn export(
             detail: format!("there is no export {file:?}"),
         });
     };
-    let bytes = export_bytes(&state.orchestrator, &round, &file).await?;
-    let mut response = bytes.into_response();
+    // Streamed from the open file, a chunk at a time.
+    let opened = export_file(&state.orchestrator, &round, &file).await?;
+    let body = Body::from_stream(ReaderStream::new(tokio::fs::File::from_std(opened)));
+    let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     if file == "report.html" {

@@ -5,9 +5,9 @@
 
 use std::fmt::Write as _;
 
-use enrol_domain::{Decision, SchoolKind, Status};
+use enrol_domain::{SchoolKind, Status};
 
-use crate::input::{ReportInput, Route, SchoolRow};
+use crate::input::{DecisionRow, ReportInput, Route, SchoolRow};
 use crate::seed::{CommitmentCheck, check_commitment, lottery_digest};
 
 /// Escapes text for HTML element content and quoted attribute values.
@@ -455,7 +455,7 @@ fn overflow(out: &mut String, input: &ReportInput) {
             "</tbody>\n<tfoot><tr><th colspan=\"4\">合计 Total</th><th class=\"n\">{total}</th><th></th></tr></tfoot>\n</table>"
         );
     }
-    let unplaced: Vec<&Decision> = input
+    let unplaced: Vec<&DecisionRow> = input
         .assignments()
         .iter()
         .zip(input.decisions())
@@ -482,7 +482,7 @@ fn overflow(out: &mut String, input: &ReportInput) {
     out.push_str("</section>\n");
 }
 
-fn reasons_table(out: &mut String, decisions: &[&Decision]) {
+fn reasons_table(out: &mut String, decisions: &[&DecisionRow]) {
     out.push_str(concat!(
         "<table>\n<thead><tr><th class=\"n\">#</th><th>申请编号 Application</th><th>子女身份证号 Child</th>",
         "<th>原因 Reasons</th></tr></thead>\n<tbody>\n",
@@ -519,7 +519,7 @@ fn reasons_table(out: &mut String, decisions: &[&Decision]) {
 }
 
 fn review(out: &mut String, input: &ReportInput) {
-    let in_review: Vec<&Decision> = input
+    let in_review: Vec<&DecisionRow> = input
         .decisions()
         .iter()
         .filter(|d| d.status == Status::Review)
@@ -538,7 +538,7 @@ fn review(out: &mut String, input: &ReportInput) {
     } else {
         reasons_table(out, &in_review);
     }
-    let ineligible: Vec<&Decision> = input
+    let ineligible: Vec<&DecisionRow> = input
         .decisions()
         .iter()
         .filter(|d| d.status == Status::Ineligible)
@@ -596,8 +596,8 @@ fn lottery(out: &mut String, input: &ReportInput) {
     };
     let _ = writeln!(out, "<dt>核验 Check</dt><dd>{verdict}</dd>");
     // Every lottery number of the round, recomputed from the seed.
-    let numbered: Vec<&Decision> = input.decisions().iter().filter(|d| d.lottery.is_some()).collect();
-    let wrong: Vec<&Decision> = numbered
+    let numbered: Vec<&DecisionRow> = input.decisions().iter().filter(|d| d.lottery.is_some()).collect();
+    let wrong: Vec<&DecisionRow> = numbered
         .iter()
         .copied()
         .filter(|d| {
@@ -625,7 +625,7 @@ fn lottery(out: &mut String, input: &ReportInput) {
     };
     let _ = writeln!(out, "<dt>派位号 Lottery numbers</dt><dd>{recomputed}</dd>");
     // Every eligible child must carry its number once the round is allocated.
-    let eligible: Vec<&Decision> = input
+    let eligible: Vec<&DecisionRow> = input
         .decisions()
         .iter()
         .filter(|d| d.status == Status::Eligible)

@@ -1,14 +1,15 @@
 //! The report's input: a round output of formats.md ("Round output") read
 //! back and checked for coherence, plus the round facts the files do not carry.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::collections::BTreeMap;
+use std::io::BufReader;
+use std::path::{Path, PathBuf};
 
-use enrol_domain::{Decision, LOTTERY_PRIORITY, NationalId, SchoolId, SchoolKind, Status, UnitNo};
+use enrol_domain::{Decision, LotteryNumber, NationalId, Reason, SchoolId, SchoolKind, Status, UnitNo};
 use uuid::Uuid;
 
-use crate::csv::{Record, records};
-use crate::error::{LineProblem, ReportError};
+use crate::error::ReportError;
+use crate::read;
 
 /// The columns of `assignments.csv`, in order.
 pub const ASSIGNMENT_COLUMNS: [&str; 8] = [
@@ -126,6 +127,44 @@ impl SchoolRow {
     }
 }
 
+/// What the report keeps of a decision (one line of `decisions.jsonl`).
+///
+/// A city's decisions do not all fit in memory as read, so the report keeps
+/// the reasons only where it shows them: for applications in review and
+/// ineligible ones. An eligible child's reasons explain its priorities, which
+/// `schools.csv` and `assignments.csv` already count; its priorities at each
+/// school are not kept either.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecisionRow {
+    pub application_id: Uuid,
+    pub child_id: NationalId,
+    pub status: Status,
+    pub preferences: Vec<SchoolId>,
+    pub lottery: Option<LotteryNumber>,
+    /// The decision's reasons when it is in review or ineligible; empty for
+    /// an eligible one.
+    pub reasons: Vec<Reason>,
+}
+
+impl DecisionRow {
+    /// What the report keeps of `decision`.
+    pub fn of(decision: Decision) -> Self {
+        let reasons = if decision.status == Status::Eligible {
+            Vec::new()
+        } else {
+            decision.reasons
+        };
+        DecisionRow {
+            application_id: decision.application_id,
+            child_id: decision.child_id,
+            status: decision.status,
+            preferences: decision.preferences,
+            lottery: decision.lottery,
+            reasons,
+        }
+    }
+}
+
 /// A round output read back and checked: every decision has exactly one
 /// assignment row and agrees with it, every seat is at a listed school, and
 /// `schools.csv` counts exactly the seats of `assignments.csv`.
@@ -133,36 +172,39 @@ impl SchoolRow {
 pub struct ReportInput {
     facts: RoundFacts,
     tiers: Vec<TierLabel>,
-    decisions: Vec<Decision>,
+    decisions: Vec<DecisionRow>,
     assignments: Vec<AssignmentRow>,
     schools: Vec<SchoolRow>,
 }
 
-/// Names the three files in errors: their paths, or their bare names for
-/// in-memory input.
-struct FileNames {
-    decisions: String,
-    assignments: String,
-    schools: String,
-}
-
 impl ReportInput {
     /// Reads `decisions.jsonl`, `assignments.csv` and `schools.csv` from `dir`.
+    /// `decisions.jsonl` is read a line at a time, so a city's round needs
+    /// memory for what the report keeps, not for the file.
     pub fn from_output_dir(dir: impl AsRef<Path>, facts: RoundFacts) -> Result<Self, ReportError> {
         let dir = dir.as_ref();
+        let path = |name: &str| dir.join(name);
         let read = |name: &str| {
-            let path = dir.join(name);
+            let path = path(name);
             std::fs::read_to_string(&path).map_err(|source| ReportError::Read { path, source })
         };
-        let decisions = read("decisions.jsonl")?;
+        let decisions_path = path("decisions.jsonl");
+        let decisions = std::fs::File::open(&decisions_path).map_err(|source| ReportError::Read {
+            path: decisions_path.clone(),
+            source,
+        })?;
         let assignments = read("assignments.csv")?;
         let schools = read("schools.csv")?;
-        let names = FileNames {
-            decisions: dir.join("decisions.jsonl").display().to_string(),
-            assignments: dir.join("assignments.csv").display().to_string(),
-            schools: dir.join("schools.csv").display().to_string(),
+        let files = Files {
+            decisions: DecisionsFile {
+                reader: BufReader::new(decisions),
+                name: decisions_path.display().to_string(),
+                path: decisions_path,
+            },
+            assignments: (&assignments, path("assignments.csv").display().to_string()),
+            schools: (&schools, path("schools.csv").display().to_string()),
         };
-        Self::parse(&decisions, &assignments, &schools, facts, &names)
+        read::report_input(files, facts)
     }
 
     /// Reads the three files' contents from memory (errors name the bare file names).
@@ -172,32 +214,32 @@ impl ReportInput {
         schools_csv: &str,
         facts: RoundFacts,
     ) -> Result<Self, ReportError> {
-        let names = FileNames {
-            decisions: "decisions.jsonl".to_owned(),
-            assignments: "assignments.csv".to_owned(),
-            schools: "schools.csv".to_owned(),
+        let files = Files {
+            decisions: DecisionsFile {
+                reader: decisions_jsonl.as_bytes(),
+                name: "decisions.jsonl".to_owned(),
+                path: PathBuf::from("decisions.jsonl"),
+            },
+            assignments: (assignments_csv, "assignments.csv".to_owned()),
+            schools: (schools_csv, "schools.csv".to_owned()),
         };
-        Self::parse(decisions_jsonl, assignments_csv, schools_csv, facts, &names)
+        read::report_input(files, facts)
     }
 
-    fn parse(
-        decisions_jsonl: &str,
-        assignments_csv: &str,
-        schools_csv: &str,
+    pub(crate) fn new(
         facts: RoundFacts,
-        names: &FileNames,
-    ) -> Result<Self, ReportError> {
-        let (schools, tiers) = parse_schools(schools_csv, &facts, &names.schools)?;
-        let decisions = parse_decisions(decisions_jsonl, &names.decisions)?;
-        let assignments = parse_assignments(assignments_csv, &tiers, &schools, &decisions, names)?;
-        check_school_counts(&schools, &tiers, &assignments, &names.schools)?;
-        Ok(ReportInput {
+        tiers: Vec<TierLabel>,
+        decisions: Vec<DecisionRow>,
+        assignments: Vec<AssignmentRow>,
+        schools: Vec<SchoolRow>,
+    ) -> Self {
+        ReportInput {
             facts,
             tiers,
-            decisions: decisions.into_iter().map(|(_, d)| d).collect(),
+            decisions,
             assignments,
-            schools: schools.into_iter().map(|(_, s)| s).collect(),
-        })
+            schools,
+        }
     }
 
     pub fn facts(&self) -> &RoundFacts {
@@ -210,7 +252,7 @@ impl ReportInput {
     }
 
     /// Every decision, in ascending `application_id` order.
-    pub fn decisions(&self) -> &[Decision] {
+    pub fn decisions(&self) -> &[DecisionRow] {
         &self.decisions
     }
 
@@ -230,400 +272,16 @@ impl ReportInput {
     }
 }
 
-fn line_error(file: &str, line: usize, problem: LineProblem) -> ReportError {
-    ReportError::Line {
-        file: file.to_owned(),
-        line,
-        problem,
-    }
+/// `decisions.jsonl` as a reader, with the name errors give it.
+pub(crate) struct DecisionsFile<R> {
+    pub reader: R,
+    pub name: String,
+    pub path: PathBuf,
 }
 
-fn field_error(file: &str, line: usize, column: &str, value: &str, why: &str) -> ReportError {
-    line_error(
-        file,
-        line,
-        LineProblem::Field {
-            column: column.to_owned(),
-            value: value.to_owned(),
-            why: why.to_owned(),
-        },
-    )
-}
-
-/// Reads a CSV file whose header must be exactly `expected`; returns the data records.
-fn read_csv(text: &str, expected: &[&str], file: &str) -> Result<Vec<Record>, ReportError> {
-    let mut all = records(text).map_err(|(line, problem)| line_error(file, line, problem))?;
-    if all.is_empty() {
-        return Err(line_error(file, 1, LineProblem::NoHeader));
-    }
-    let header = all.remove(0);
-    if header.fields != expected {
-        return Err(line_error(
-            file,
-            header.line,
-            LineProblem::Header {
-                expected: expected.join(","),
-                found: header.fields.join(","),
-            },
-        ));
-    }
-    for record in &all {
-        if record.fields.len() != expected.len() {
-            return Err(line_error(
-                file,
-                record.line,
-                LineProblem::FieldCount {
-                    expected: expected.len(),
-                    found: record.fields.len(),
-                },
-            ));
-        }
-    }
-    Ok(all)
-}
-
-fn parse_count(file: &str, line: usize, column: &str, value: &str) -> Result<u32, ReportError> {
-    // Plain decimal digits only: `+3` or ` 3` is not what the engine writes.
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(field_error(file, line, column, value, "is not a whole number"));
-    }
-    value
-        .parse()
-        .map_err(|_| field_error(file, line, column, value, "is too large"))
-}
-
-/// Rows with the 1-based line each starts on, for errors found later.
-type Lined<T> = Vec<(usize, T)>;
-
-/// The school rows with their lines, and the tiers of the header.
-fn parse_schools(
-    text: &str,
-    facts: &RoundFacts,
-    file: &str,
-) -> Result<(Lined<SchoolRow>, Vec<TierLabel>), ReportError> {
-    let all = records(text).map_err(|(line, problem)| line_error(file, line, problem))?;
-    let Some(header) = all.first() else {
-        return Err(line_error(file, 1, LineProblem::NoHeader));
-    };
-    // The header is `school_id,kind,capacity,assigned,<tiers>,lottery,overflow`.
-    let fixed_ok = header.fields.len() >= 6
-        && header.fields[..4] == ["school_id", "kind", "capacity", "assigned"]
-        && header.fields[header.fields.len() - 2..] == ["lottery", "overflow"];
-    if !fixed_ok {
-        return Err(line_error(
-            file,
-            header.line,
-            LineProblem::Header {
-                expected: "school_id,kind,capacity,assigned,<one column per tier>,lottery,overflow".to_owned(),
-                found: header.fields.join(","),
-            },
-        ));
-    }
-    let header_tiers: Vec<String> = header.fields[4..header.fields.len() - 2].to_vec();
-    let tiers = if facts.tiers.is_empty() {
-        header_tiers.iter().map(TierLabel::named).collect()
-    } else {
-        let named: Vec<String> = facts.tiers.iter().map(|t| t.name.clone()).collect();
-        if named != header_tiers {
-            return Err(ReportError::TierMismatch {
-                facts: named,
-                header: header_tiers,
-            });
-        }
-        facts.tiers.clone()
-    };
-    let columns: Vec<&str> = header.fields.iter().map(String::as_str).collect();
-    let rows = read_csv(text, &columns, file)?;
-    let mut schools: Vec<(usize, SchoolRow)> = Vec::with_capacity(rows.len());
-    for record in rows {
-        let (line, f) = (record.line, &record.fields);
-        let school_id = SchoolId::new(f[0].as_str());
-        if school_id.as_str().is_empty() {
-            return Err(field_error(file, line, "school_id", "", "is empty"));
-        }
-        if schools.last().is_some_and(|(_, prev)| prev.school_id >= school_id) {
-            return Err(line_error(
-                file,
-                line,
-                LineProblem::OutOfOrder {
-                    what: "school",
-                    id: f[0].clone(),
-                },
-            ));
-        }
-        let kind = match f[1].as_str() {
-            "public" => SchoolKind::Public,
-            "private" => SchoolKind::Private,
-            other => return Err(field_error(file, line, "kind", other, "is neither public nor private")),
-        };
-        let count = |i: usize| parse_count(file, line, columns[i], &f[i]);
-        let n = columns.len();
-        let row = SchoolRow {
-            school_id,
-            kind,
-            capacity: count(2)?,
-            assigned: count(3)?,
-            by_tier: (4..n - 2).map(count).collect::<Result<_, _>>()?,
-            lottery: count(n - 2)?,
-            overflow: count(n - 1)?,
-        };
-        schools.push((line, row));
-    }
-    Ok((schools, tiers))
-}
-
-fn parse_decisions(text: &str, file: &str) -> Result<Vec<(usize, Decision)>, ReportError> {
-    let mut out: Vec<(usize, Decision)> = Vec::new();
-    let body = text.strip_suffix('\n').unwrap_or(text);
-    if body.is_empty() {
-        return Ok(out);
-    }
-    for (i, raw) in body.split('\n').enumerate() {
-        let line = i + 1;
-        let decision: Decision =
-            serde_json::from_str(raw).map_err(|e| line_error(file, line, LineProblem::Decision(e.to_string())))?;
-        if out
-            .last()
-            .is_some_and(|(_, prev)| prev.application_id >= decision.application_id)
-        {
-            return Err(line_error(
-                file,
-                line,
-                LineProblem::OutOfOrder {
-                    what: "application",
-                    id: decision.application_id.to_string(),
-                },
-            ));
-        }
-        out.push((line, decision));
-    }
-    Ok(out)
-}
-
-fn parse_assignments(
-    text: &str,
-    tiers: &[TierLabel],
-    schools: &[(usize, SchoolRow)],
-    decisions: &[(usize, Decision)],
-    names: &FileNames,
-) -> Result<Vec<AssignmentRow>, ReportError> {
-    let file = names.assignments.as_str();
-    let rows = read_csv(text, &ASSIGNMENT_COLUMNS, file)?;
-    let school_ids: BTreeSet<&SchoolId> = schools.iter().map(|(_, s)| &s.school_id).collect();
-    let by_id: BTreeMap<Uuid, &Decision> = decisions.iter().map(|(_, d)| (d.application_id, d)).collect();
-    let mut out: Vec<AssignmentRow> = Vec::with_capacity(rows.len());
-    for record in rows {
-        let (line, f) = (record.line, &record.fields);
-        let application_id =
-            Uuid::parse_str(&f[0]).map_err(|_| field_error(file, line, "application_id", &f[0], "is not a UUID"))?;
-        if out.last().is_some_and(|prev| prev.application_id >= application_id) {
-            return Err(line_error(
-                file,
-                line,
-                LineProblem::OutOfOrder {
-                    what: "application",
-                    id: f[0].clone(),
-                },
-            ));
-        }
-        let Some(decision) = by_id.get(&application_id) else {
-            return Err(line_error(file, line, LineProblem::NoDecision(f[0].clone())));
-        };
-        let child_id =
-            NationalId::parse(&f[1]).map_err(|e| field_error(file, line, "child_id", &f[1], &e.to_string()))?;
-        if child_id != decision.child_id {
-            return Err(line_error(
-                file,
-                line,
-                LineProblem::DisagreesWithDecision {
-                    column: "child_id",
-                    row: f[1].clone(),
-                    decision: decision.child_id.to_string(),
-                },
-            ));
-        }
-        let status = match f[2].as_str() {
-            "eligible" => Status::Eligible,
-            "review" => Status::Review,
-            "ineligible" => Status::Ineligible,
-            other => {
-                return Err(field_error(
-                    file,
-                    line,
-                    "status",
-                    other,
-                    "is not eligible, review or ineligible",
-                ));
-            }
-        };
-        if status != decision.status {
-            return Err(line_error(
-                file,
-                line,
-                LineProblem::DisagreesWithDecision {
-                    column: "status",
-                    row: f[2].clone(),
-                    decision: decision.status.to_string(),
-                },
-            ));
-        }
-        let seat = parse_seat(f, line, tiers, &school_ids, file)?;
-        if seat.is_some() && status != Status::Eligible {
-            return Err(line_error(file, line, LineProblem::SeatNotEligible(f[2].clone())));
-        }
-        out.push(AssignmentRow {
-            application_id,
-            child_id,
-            status,
-            seat,
-        });
-    }
-    // Both files list every application: find a decision without a row.
-    let listed: BTreeSet<Uuid> = out.iter().map(|a| a.application_id).collect();
-    if let Some((line, d)) = decisions.iter().find(|(_, d)| !listed.contains(&d.application_id)) {
-        return Err(line_error(
-            &names.decisions,
-            *line,
-            LineProblem::NoAssignment(d.application_id.to_string()),
-        ));
-    }
-    Ok(out)
-}
-
-/// The seat columns of one `assignments.csv` row (`school_id` to `unit_no`).
-fn parse_seat(
-    f: &[String],
-    line: usize,
-    tiers: &[TierLabel],
-    school_ids: &BTreeSet<&SchoolId>,
-    file: &str,
-) -> Result<Option<Seat>, ReportError> {
-    let (school, route, rank, priority, unit) = (&f[3], &f[4], &f[5], &f[6], &f[7]);
-    let must_be_empty = |column: &'static str, value: &str, route: &'static str| {
-        if value.is_empty() {
-            Ok(())
-        } else {
-            Err(line_error(file, line, LineProblem::MustBeEmpty { column, route }))
-        }
-    };
-    let route = match route.as_str() {
-        "none" => {
-            must_be_empty("school_id", school, "none")?;
-            must_be_empty("choice_rank", rank, "none")?;
-            must_be_empty("priority", priority, "none")?;
-            must_be_empty("unit_no", unit, "none")?;
-            return Ok(None);
-        }
-        "choice" => Route::Choice,
-        "overflow" => Route::Overflow,
-        other => {
-            return Err(field_error(
-                file,
-                line,
-                "route",
-                other,
-                "is not choice, overflow or none",
-            ));
-        }
-    };
-    let school_id = SchoolId::new(school.as_str());
-    if school.is_empty() {
-        return Err(field_error(
-            file,
-            line,
-            "school_id",
-            school,
-            "is empty, but the route gives a seat",
-        ));
-    }
-    if !school_ids.contains(&school_id) {
-        return Err(line_error(file, line, LineProblem::UnknownSchool(school.clone())));
-    }
-    let choice_rank = match route {
-        Route::Choice => {
-            let n = parse_count(file, line, "choice_rank", rank)?;
-            if n == 0 {
-                return Err(field_error(file, line, "choice_rank", rank, "is not 1 or more"));
-            }
-            Some(n)
-        }
-        Route::Overflow => {
-            must_be_empty("choice_rank", rank, "overflow")?;
-            must_be_empty("unit_no", unit, "overflow")?;
-            if priority != "none" {
-                return Err(field_error(
-                    file,
-                    line,
-                    "priority",
-                    priority,
-                    "is not none, as an overflow seat's is",
-                ));
-            }
-            None
-        }
-    };
-    if route == Route::Choice && priority != LOTTERY_PRIORITY && !tiers.iter().any(|t| &t.name == priority) {
-        return Err(field_error(
-            file,
-            line,
-            "priority",
-            priority,
-            "is neither a tier of the policy nor lottery",
-        ));
-    }
-    Ok(Some(Seat {
-        school_id,
-        route,
-        choice_rank,
-        priority: priority.clone(),
-        unit_no: (!unit.is_empty()).then(|| UnitNo::new(unit.as_str())),
-    }))
-}
-
-/// `schools.csv` must count exactly the seats of `assignments.csv`.
-fn check_school_counts(
-    schools: &[(usize, SchoolRow)],
-    tiers: &[TierLabel],
-    assignments: &[AssignmentRow],
-    file: &str,
-) -> Result<(), ReportError> {
-    for (line, school) in schools {
-        let line = *line;
-        let seats: Vec<&Seat> = assignments
-            .iter()
-            .filter_map(|a| a.seat.as_ref())
-            .filter(|s| s.school_id == school.school_id)
-            .collect();
-        let count = |route: Route, priority: &str| {
-            seats
-                .iter()
-                .filter(|s| s.route == route && (route == Route::Overflow || s.priority == priority))
-                .count()
-        };
-        let mut checks: Vec<(String, u32, usize)> = vec![("assigned".to_owned(), school.assigned, seats.len())];
-        for (tier, stated) in tiers.iter().zip(&school.by_tier) {
-            checks.push((tier.name.clone(), *stated, count(Route::Choice, &tier.name)));
-        }
-        checks.push((
-            "lottery".to_owned(),
-            school.lottery,
-            count(Route::Choice, LOTTERY_PRIORITY),
-        ));
-        checks.push(("overflow".to_owned(), school.overflow, count(Route::Overflow, "")));
-        for (column, stated, counted) in checks {
-            if usize::try_from(stated).ok() != Some(counted) {
-                return Err(line_error(
-                    file,
-                    line,
-                    LineProblem::CountDisagrees {
-                        school: school.school_id.to_string(),
-                        column,
-                        stated,
-                        counted: u32::try_from(counted).unwrap_or(u32::MAX),
-                    },
-                ));
-            }
-        }
-    }
-    Ok(())
+/// The three files of a round output, each with the name errors give it.
+pub(crate) struct Files<'t, R> {
+    pub decisions: DecisionsFile<R>,
+    pub assignments: (&'t str, String),
+    pub schools: (&'t str, String),
 }

@@ -26,11 +26,14 @@ mod csv;
 mod error;
 mod html;
 mod input;
+mod read;
 mod seed;
 mod xlsx;
 
 pub use error::{LineProblem, ReportError};
 pub use html::{escape, render_html};
-pub use input::{ASSIGNMENT_COLUMNS, AssignmentRow, ReportInput, RoundFacts, Route, SchoolRow, Seat, TierLabel};
+pub use input::{
+    ASSIGNMENT_COLUMNS, AssignmentRow, DecisionRow, ReportInput, RoundFacts, Route, SchoolRow, Seat, TierLabel,
+};
 pub use seed::{CommitmentCheck, check_commitment, lottery_digest, sha256_hex};
 pub use xlsx::{SHEETS, write_xlsx, xlsx_bytes};

@@ -2,6 +2,7 @@
 //! a per-school summary, the review queue and the round's seed. Deterministic:
 //! the document's creation time is fixed, so the same input gives the same bytes.
 
+use std::io::Write as _;
 use std::path::Path;
 
 use enrol_domain::{SchoolKind, Status};
@@ -256,10 +257,15 @@ fn round(sheet: &mut Worksheet, input: &ReportInput) -> Result<(), XlsxError> {
 
 /// The workbook as bytes.
 pub fn xlsx_bytes(input: &ReportInput) -> Result<Vec<u8>, ReportError> {
-    build(input).map_err(ReportError::Xlsx)
+    build(input)
+        .and_then(|mut workbook| workbook.save_to_buffer())
+        .map_err(ReportError::Xlsx)
 }
 
-fn build(input: &ReportInput) -> Result<Vec<u8>, XlsxError> {
+/// The workbook, its two long sheets (one row per application, one per
+/// reason in review) in constant-memory mode: their rows go to a temporary
+/// file as they are written, so a city's workbook needs memory for one row.
+fn build(input: &ReportInput) -> Result<Workbook, XlsxError> {
     let mut workbook = Workbook::new();
     // A fixed creation time: the workbook is a function of the round output.
     let created = ExcelDateTime::from_ymd(2000, 1, 1)?;
@@ -268,18 +274,24 @@ fn build(input: &ReportInput) -> Result<Vec<u8>, XlsxError> {
             .set_title(format!("{} assignments", input.facts().round_id))
             .set_creation_datetime(&created),
     );
-    assignments(workbook.add_worksheet(), input)?;
+    assignments(workbook.add_worksheet_with_constant_memory()?, input)?;
     schools(workbook.add_worksheet(), input)?;
-    review(workbook.add_worksheet(), input)?;
+    review(workbook.add_worksheet_with_constant_memory()?, input)?;
     round(workbook.add_worksheet(), input)?;
-    workbook.save_to_buffer()
+    Ok(workbook)
 }
 
-/// Writes `assignments.xlsx` to `path`.
+/// Writes `assignments.xlsx` to `path`, straight to the file.
 pub fn write_xlsx(input: &ReportInput, path: impl AsRef<Path>) -> Result<(), ReportError> {
     let path = path.as_ref();
-    let bytes = xlsx_bytes(input)?;
-    std::fs::write(path, bytes).map_err(|source| ReportError::Write {
+    let mut workbook = build(input).map_err(ReportError::Xlsx)?;
+    let file = std::fs::File::create(path).map_err(|source| ReportError::Write {
+        path: path.to_owned(),
+        source,
+    })?;
+    let mut file = std::io::BufWriter::new(file);
+    workbook.save_to_writer(&mut file).map_err(ReportError::Xlsx)?;
+    file.flush().map_err(|source| ReportError::Write {
         path: path.to_owned(),
         source,
     })
