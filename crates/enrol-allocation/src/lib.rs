@@ -6,6 +6,8 @@
 //!   the unique student-optimal stable matching (priorities are strict).
 //! - [`Mechanism::ImmediateAcceptance`]: the Boston mechanism.
 //! - With `overflow`, policy.md's overflow step (统筹安排) then seats the rest.
+//! - [`cutoffs`]: each school's last admitted key and lottery number (录取线),
+//!   and [`above_seat`]: a family's own standing beside them.
 //!
 //! A school orders those who list it by `key` (lexicographic, a prefix first),
 //! then lottery as an unsigned 64-bit number, then applicant id (byte order).

@@ -1,7 +1,8 @@
 //! A round's files for download (`/v1/rounds/{round}/exports/{file}`): the
 //! round output of formats.md, the officers' `report.html` and
 //! `assignments.xlsx` (the same `enrol demo` writes, for any allocated
-//! round), and the public notice `notice.csv` (公示) of a published round.
+//! round), the cutoffs (`cutoffs.csv`), and the public notice `notice.csv`
+//! (公示) of a published round with its cutoffs (`notice_cutoffs.csv`).
 
 use std::io::Read as _;
 
@@ -20,17 +21,19 @@ use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 
 /// The export files, each with its media type.
-pub const EXPORTS: [(&str, &str); 7] = [
+pub const EXPORTS: [(&str, &str); 9] = [
     ("assignments.csv", "text/csv; charset=utf-8"),
     ("decisions.jsonl", "application/x-ndjson; charset=utf-8"),
     ("schools.csv", "text/csv; charset=utf-8"),
     ("instance.json", "application/json"),
+    ("cutoffs.csv", "text/csv; charset=utf-8"),
     ("report.html", "text/html; charset=utf-8"),
     (
         "assignments.xlsx",
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     ),
     ("notice.csv", "text/csv; charset=utf-8"),
+    ("notice_cutoffs.csv", "text/csv; charset=utf-8"),
 ];
 
 /// What keeps a report from being made.
@@ -115,8 +118,21 @@ pub async fn export_file(
     file: &str,
 ) -> Result<std::fs::File, ExportError> {
     let dir = match file {
-        "notice.csv" => {
-            let notice = orchestrator.notice(round_id).await?.to_csv();
+        "notice.csv" | "notice_cutoffs.csv" => {
+            let notice = if file == "notice.csv" {
+                orchestrator.notice(round_id).await?.to_csv()
+            } else {
+                let round = orchestrator.round(round_id).await?;
+                if round.state != enrol_orchestrator::RoundState::Published {
+                    return Err(RoundError::WrongState {
+                        round: round.id,
+                        state: round.state.to_string(),
+                        expected: "published",
+                    }
+                    .into());
+                }
+                enrol_orchestrator::notice_cutoffs_csv(&orchestrator.cutoff_lines(round_id).await?)
+            };
             let dir = tempfile::tempdir().map_err(ExportError::Scratch)?;
             std::fs::write(dir.path().join(file), notice).map_err(ExportError::Scratch)?;
             dir
@@ -154,7 +170,8 @@ pub async fn export_bytes(orchestrator: &Orchestrator, round_id: &str, file: &st
     params(
         ("round" = String, Path, description = "The round's id"),
         ("file" = String, Path, description = "`assignments.csv`, `decisions.jsonl`, `schools.csv`, `instance.json` \
-(formats.md), `report.html`, `assignments.xlsx` (officers' report and workbook), `notice.csv` (公示, masked; published rounds)"),
+(formats.md), `cutoffs.csv` (each school's cutoff, docs/orchestrator.md), `report.html`, `assignments.xlsx` (officers' report \
+and workbook), `notice.csv` (公示, masked; published rounds), `notice_cutoffs.csv` (公示录取线; published rounds)"),
     ),
     responses(
         (status = 200, description = "The file. Text files are UTF-8 with LF line ends, rows in ascending application id \
@@ -168,7 +185,7 @@ pub async fn export_bytes(orchestrator: &Orchestrator, round_id: &str, file: &st
             )),
         (status = 401, description = "No known bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such round or file", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The round is not allocated yet, or (the notice) not published (`round-state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The round is not allocated yet, or (the notice and its cutoffs) not published (`round-state`)", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn export(

@@ -14,7 +14,7 @@ use enrol_orchestrator::{ApplicationState, ApplicationView, RoundError, RoundSta
 
 use crate::auth::Citizen;
 use crate::body::parse_json;
-use crate::model::{ApplicationResult, ApplicationStatus, Decision, LifecycleState, Route};
+use crate::model::{AboveSeat, ApplicationResult, ApplicationStatus, Decision, LifecycleState, Route};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
 use crate::validate::check_application;
@@ -198,8 +198,9 @@ pub(crate) async fn withdraw(
     Ok(Json(status_of(&state, view).await?))
 }
 
-/// The decision with its reasons, once decided. The lottery number appears
-/// once the round is allocated.
+/// The decision with its reasons, once decided, and why the child does not
+/// hold a better tier at each school. The lottery number appears once the
+/// round is allocated.
 #[utoipa::path(
     get,
     path = "/v1/applications/{application_id}/decision",
@@ -233,7 +234,10 @@ pub(crate) async fn get_decision(
     if round.state < RoundState::Allocated {
         decision.lottery = None;
     }
-    Ok(Json(decision.into()))
+    let why = state.orchestrator.explanations(&view.application_id).await?;
+    let mut decision: Decision = decision.into();
+    decision.why_not_better_tier = why.unwrap_or_default().into_iter().map(Into::into).collect();
+    Ok(Json(decision))
 }
 
 /// The seat, once the round is published.
@@ -268,6 +272,14 @@ pub(crate) async fn get_result(
         });
     }
     let seat = state.orchestrator.seat(&view.application_id).await?;
+    let schools_above_seat: Vec<AboveSeat> = state
+        .orchestrator
+        .above_seat(&view.application_id)
+        .await?
+        .unwrap_or_default()
+        .into_iter()
+        .map(Into::into)
+        .collect();
     let state: LifecycleState = view.state.into();
     Ok(Json(match seat {
         Some(seat) => ApplicationResult {
@@ -279,6 +291,7 @@ pub(crate) async fn get_result(
             school_id: seat.school_id,
             choice_rank: seat.choice_rank,
             priority: seat.priority,
+            schools_above_seat,
         },
         None => ApplicationResult {
             application_id: view.application_id,
@@ -289,6 +302,7 @@ pub(crate) async fn get_result(
             route: Route::None,
             choice_rank: None,
             priority: None,
+            schools_above_seat,
         },
     }))
 }

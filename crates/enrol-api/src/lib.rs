@@ -34,6 +34,7 @@ mod openapi;
 mod ops;
 mod problem;
 mod ratelimit;
+mod replay;
 mod routes;
 mod state;
 mod validate;

@@ -168,6 +168,45 @@ pub struct Decision {
     #[schema(pattern = "^[0-9a-f]{16}$")]
     pub lottery: Option<String>,
     pub reasons: Vec<Reason>,
+    /// Not part of formats.md's decision (nor of `decisions.jsonl`): for each
+    /// public school of the preferences where the child holds less than the
+    /// policy's best tier (and each public school it chose where it holds
+    /// none), the first clause of each better tier that the evidence fails.
+    /// Absent when there is none, so a decision without one is exactly
+    /// formats.md's JSON.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub why_not_better_tier: Vec<TierShortfall>,
+}
+
+/// Why the child does not hold one better tier at one school: the tier's
+/// first failing clause, with the records the finding rests on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct TierShortfall {
+    pub school_id: String,
+    /// The priority held at the school, or `null` for a dropped choice.
+    pub held: Option<String>,
+    /// The better tier's name from the policy file.
+    pub tier: String,
+    /// The first failing clause: a fact of the policy's vocabulary, `dwelling` or `zoned`.
+    pub clause: String,
+    pub zh: String,
+    pub en: String,
+    /// Records as `registry:record`.
+    pub evidence: Vec<String>,
+}
+
+impl From<enrol_domain::TierShortfall> for TierShortfall {
+    fn from(x: enrol_domain::TierShortfall) -> Self {
+        TierShortfall {
+            school_id: x.school_id.to_string(),
+            held: x.held,
+            tier: x.tier,
+            clause: x.clause,
+            zh: x.zh,
+            en: x.en,
+            evidence: x.evidence,
+        }
+    }
 }
 
 impl From<enrol_domain::Decision> for Decision {
@@ -198,6 +237,7 @@ impl From<enrol_domain::Decision> for Decision {
                     evidence: r.evidence,
                 })
                 .collect(),
+            why_not_better_tier: Vec::new(),
         }
     }
 }
@@ -239,6 +279,79 @@ pub struct ApplicationResult {
     pub choice_rank: Option<u32>,
     /// The priority held at the school (route `choice`); `none` for an overflow seat.
     pub priority: Option<String>,
+    /// "Why not my first choice": every school the family ranked above its
+    /// seat (all of them without a seat by choice), its own key and lottery
+    /// number there beside the school's cutoff. Empty for an application
+    /// that took no part in the allocation.
+    pub schools_above_seat: Vec<AboveSeat>,
+}
+
+/// Where an applicant stands at a school: the order key and the lottery number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Standing {
+    /// The order key `[tier, sibling, value]` (`[0, sibling]` at a private school).
+    pub key: Vec<i64>,
+    /// 16 lower-case hex digits.
+    #[schema(pattern = "^[0-9a-f]{16}$")]
+    pub lottery: String,
+}
+
+impl From<enrol_allocation::Standing> for Standing {
+    fn from(s: enrol_allocation::Standing) -> Self {
+        Standing {
+            key: s.key,
+            lottery: s.lottery,
+        }
+    }
+}
+
+/// A school's cutoff (录取线) after allocation: the last child admitted by
+/// choice, once every seat is filled by choice.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Cutoff {
+    pub school_id: String,
+    pub capacity: u32,
+    /// Seats filled at the children's own choice (overflow seats do not count).
+    pub admitted_by_choice: u32,
+    /// Whether choice filled every seat. A school that is not full took
+    /// everyone who listed it and did not get a school they ranked higher.
+    pub full: bool,
+    /// Key and lottery number of the last child admitted by choice, when full.
+    pub last: Option<Standing>,
+}
+
+impl From<enrol_allocation::Cutoff> for Cutoff {
+    fn from(c: enrol_allocation::Cutoff) -> Self {
+        Cutoff {
+            school_id: c.school,
+            capacity: c.capacity,
+            admitted_by_choice: c.admitted_by_choice,
+            full: c.full,
+            last: c.last.map(Into::into),
+        }
+    }
+}
+
+/// A school ranked above the family's seat.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct AboveSeat {
+    pub school_id: String,
+    /// 1-based rank among the decision's `preferences`.
+    pub choice_rank: u32,
+    /// The family's own key and lottery number there.
+    pub own: Standing,
+    pub cutoff: Cutoff,
+}
+
+impl From<enrol_allocation::AboveSeat> for AboveSeat {
+    fn from(a: enrol_allocation::AboveSeat) -> Self {
+        AboveSeat {
+            school_id: a.school,
+            choice_rank: a.rank,
+            own: a.own.into(),
+            cutoff: a.cutoff.into(),
+        }
+    }
 }
 
 /// A seat as officers see it (a row of `assignments.csv`).

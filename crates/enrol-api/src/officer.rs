@@ -17,7 +17,7 @@ use crate::body::{parse_json, parse_json_or_empty};
 use crate::config::Role;
 use crate::family::application_id;
 use crate::model::{
-    AllocateRound, ApplicationPage, ApplicationStatus, AuditPage, CreateRound, Exclusion, OfficerApplication,
+    AllocateRound, ApplicationPage, ApplicationStatus, AuditPage, CreateRound, Decision, Exclusion, OfficerApplication,
     Resolution, ResolveReview, ReviewItem, Round, RoundDetail, SchoolReport, Seat, SeatCorrection, StartVerification,
     Verification,
 };
@@ -419,7 +419,11 @@ pub(crate) async fn get_officer_application(
         });
     }
     let reason = state.orchestrator.state_reason(&id).await?;
-    let decision = state.orchestrator.decision(&id).await?.map(Into::into);
+    let mut decision: Option<Decision> = state.orchestrator.decision(&id).await?.map(Into::into);
+    if let Some(d) = decision.as_mut() {
+        let why = state.orchestrator.explanations(&id).await?;
+        d.why_not_better_tier = why.unwrap_or_default().into_iter().map(Into::into).collect();
+    }
     let seat = state.orchestrator.seat(&id).await?.map(Into::into);
     Ok(Json(OfficerApplication {
         application,

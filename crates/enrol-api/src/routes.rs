@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
-use crate::{exports, family, officer};
+use crate::{exports, family, officer, replay};
 
 /// The routes, grouped by the authentication they need; no layers yet.
 pub(crate) struct Routes {
@@ -40,6 +40,8 @@ pub(crate) fn routes() -> Routes {
         .routes(routes!(officer::publish_round))
         .routes(routes!(officer::list_applications))
         .routes(routes!(officer::get_officer_application))
+        .routes(routes!(replay::replay))
+        .routes(routes!(replay::replay_round))
         .routes(routes!(officer::exclude))
         .routes(routes!(officer::correct_seat))
         .routes(routes!(officer::review_queue))

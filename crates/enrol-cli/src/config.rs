@@ -68,6 +68,8 @@ pub struct ServeFile {
     #[serde(default)]
     verify: FileVerify,
     #[serde(default)]
+    console: FileConsole,
+    #[serde(default)]
     apps: Vec<FileApp>,
     #[serde(default)]
     officers: Vec<FileOfficer>,
@@ -102,6 +104,17 @@ struct FileVerify {
     concurrency: Option<usize>,
     passes: Option<usize>,
     retry_delay_ms: Option<u64>,
+}
+
+/// The officers' console (`/console/`, docs/console.md).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConsole {
+    /// Mark the session cookie `Secure`: the console is reached over HTTPS
+    /// (a TLS-terminating proxy in front of `enrol serve`).
+    secure_cookies: Option<bool>,
+    /// How long a sign-in lasts, in minutes (default 480: a working day).
+    session_minutes: Option<u64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,6 +189,8 @@ pub struct ServeSettings {
     pub api: ApiConfig,
     /// From the file's `[registries.*]` sections, if it has any.
     pub registries: Option<RegistriesConfig>,
+    /// The officers' console: cookie and session settings.
+    pub console: enrol_console::ConsoleOptions,
 }
 
 /// The line (1-based) of byte `offset` in `text`.
@@ -304,6 +319,14 @@ impl ServeFile {
             })
         };
 
+        let mut console = enrol_console::ConsoleOptions::default();
+        if let Some(secure) = self.console.secure_cookies {
+            console.secure_cookies = secure;
+        }
+        if let Some(minutes) = self.console.session_minutes {
+            console.session_ttl = Duration::from_secs(minutes.saturating_mul(60));
+        }
+
         let database_url = secret("database_url".to_owned(), self.database_url, self.database_url_file)?;
         Ok(ServeSettings {
             addr: self
@@ -315,6 +338,7 @@ impl ServeFile {
             log_level: self.log.level.unwrap_or_else(|| DEFAULT_LOG_LEVEL.to_owned()),
             api,
             registries,
+            console,
         })
     }
 }
@@ -436,5 +460,15 @@ mod tests {
         assert_eq!(settings.database_url, DEFAULT_DATABASE_URL);
         assert_eq!(settings.log_level, DEFAULT_LOG_LEVEL);
         assert!(settings.log_format.is_none() && settings.registries.is_none() && settings.admin_addr.is_none());
+        assert!(!settings.console.secure_cookies);
+        assert_eq!(settings.console.session_ttl, Duration::from_secs(8 * 3600));
+    }
+
+    #[test]
+    fn the_console_section_sets_the_cookie_and_the_session() {
+        let settings = parse("[console]\nsecure_cookies = true\nsession_minutes = 30\n").unwrap();
+        assert!(settings.console.secure_cookies);
+        assert_eq!(settings.console.session_ttl, Duration::from_secs(1800));
+        assert!(parse("[console]\nsecure = true\n").is_err(), "unknown keys are refused");
     }
 }

@@ -346,16 +346,23 @@ async fn serve(
     let store = enrol_store::Store::open(&database_url)
         .await
         .with_context(|| format!("opening the database {}", enrol_store::redact_url(&database_url)))?;
-    let routers = enrol_api::routers(
+    let engine = enrol_api::Engine::new(
         enrol_orchestrator::Orchestrator::new(store.clone()),
         std::sync::Arc::new(evidence),
         config,
     );
+    let mut routers = engine.routers();
+    // The officers' console under /console/, over the same engine: its
+    // actions reach the orchestrator in process, not over HTTP.
+    routers.api = routers
+        .api
+        .merge(enrol_console::router(engine.clone(), settings.console.clone()));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
     let local = listener.local_addr()?;
     println!("enrol API listening on http://{local}");
+    println!("officers' console on http://{local}/console/");
     tracing::info!(addr = %local, "serving the API");
     let admin = match admin_addr {
         Some(admin_addr) => {

@@ -70,6 +70,21 @@ pub enum RoundCommand {
         #[arg(long)]
         reason: String,
     },
+    /// Appeal replay (复核重放): decide an application again from its stored
+    /// evidence under the stored policy and show it is the same bytes; with
+    /// `--facts`, the decision from corrected facts, its differences and, for
+    /// a published round, the seat it would win. Changes nothing (audited).
+    Replay {
+        round: String,
+        application: String,
+        /// A JSON file `{"officer_facts": {…}, "records": {…}}` (docs/api.md, "Appeal replay").
+        #[arg(long)]
+        facts: Option<PathBuf>,
+    },
+    /// Replay every decision of a round from its stored evidence under the
+    /// stored policy, and name any that does not give the stored bytes.
+    /// Changes nothing (audited).
+    ReplayAll { round: String },
     /// Per-school figures.
     Schools { round: String },
     /// The audit log, every entry.
@@ -256,6 +271,22 @@ pub async fn round(conn: Connection, command: RoundCommand) -> anyhow::Result<()
             )
             .await?
         }
+        RoundCommand::Replay {
+            round,
+            application,
+            facts,
+        } => {
+            let body = match facts {
+                None => json!({}),
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                    serde_json::from_str(&text).with_context(|| format!("{} is not JSON", path.display()))?
+                }
+            };
+            api.post(&format!("/v1/rounds/{round}/applications/{application}/replay"), body)
+                .await?
+        }
+        RoundCommand::ReplayAll { round } => api.post(&format!("/v1/rounds/{round}/replay"), json!({})).await?,
         RoundCommand::Schools { round } => api.get(&format!("/v1/rounds/{round}/reports/schools")).await?,
         RoundCommand::Audit { round, action } => {
             // Every page, oldest first.
@@ -359,19 +390,20 @@ pub async fn export(conn: Connection, round: String, file: String, out: Option<P
 }
 
 /// The files `enrol report` writes: the round output, the officers' report
-/// and workbook, and (once published) the public notice.
-const REPORT_FILES: [&str; 6] = [
+/// and workbook, and (once published) the public notice with its cutoffs.
+const REPORT_FILES: [&str; 7] = [
     "decisions.jsonl",
     "assignments.csv",
     "schools.csv",
     "instance.json",
+    "cutoffs.csv",
     "report.html",
     "assignments.xlsx",
 ];
 
 /// `enrol report ROUND --out DIR`: an allocated round's output with
 /// `report.html` and `assignments.xlsx` (what `enrol demo` writes), and the
-/// public notice `notice.csv` once the round is published.
+/// public notice `notice.csv` with `notice_cutoffs.csv` once the round is published.
 pub async fn report(conn: Connection, round: String, out: PathBuf) -> anyhow::Result<()> {
     let api = Api::new(conn);
     let detail = api.get(&format!("/v1/rounds/{round}")).await?;
@@ -379,7 +411,7 @@ pub async fn report(conn: Connection, round: String, out: PathBuf) -> anyhow::Re
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let mut files: Vec<&str> = REPORT_FILES.to_vec();
     if state == "published" {
-        files.push("notice.csv");
+        files.extend(["notice.csv", "notice_cutoffs.csv"]);
     }
     for file in &files {
         let response = api

@@ -9,23 +9,32 @@
 //! The orchestrator knows the store, the rules and the allocation; it reaches
 //! the registries only through an [`EvidenceSource`], and knows no HTTP.
 
+mod answers;
 mod correction;
+mod cutoffs;
 mod error;
 pub mod inquiry;
 mod instance;
 mod notice;
 mod output;
 mod registry_source;
+mod replay;
 mod review;
 mod round;
 mod submit;
 mod verify;
 
+pub use cutoffs::{
+    CUTOFF_COLUMNS, CutoffLine, NOTICE_CUTOFF_HEADER, cutoff_lines, cutoffs_csv, notice_cutoffs_csv, priority_of_key,
+};
 pub use error::RoundError;
 pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
 pub use registry_source::RegistryEvidence;
+pub use replay::{
+    Change, CorrectedDecision, Corrections, RecordCorrections, Replay, RoundReplay, SeatChange, SeatReplay,
+};
 pub use review::ReviewResolution;
 pub use round::{Orchestrator, RoundInfo, RoundSeed, RoundState};
 pub use submit::{ApplicationState, ApplicationView, SubmitOutcome};

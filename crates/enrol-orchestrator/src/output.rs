@@ -1,5 +1,6 @@
 //! The round output of formats.md: `decisions.jsonl`, `assignments.csv`,
-//! `schools.csv`, plus the allocation instance. UTF-8, LF, sorted.
+//! `schools.csv`, plus the allocation instance and each school's cutoff
+//! (`cutoffs.csv`, see [`crate::cutoffs`]). UTF-8, LF, sorted.
 //!
 //! The files are streamed from the database in ascending application id, a
 //! page of rows at a time ([`Orchestrator::write_output`]), so a whole city's
@@ -14,8 +15,10 @@ use enrol_domain::{NationalId, SchoolKind, Status};
 use enrol_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use enrol_store::{application, assignment, decision, round};
 
+use crate::answers::allocation_of;
+use crate::cutoffs::{cutoff_lines, cutoffs_csv};
 use crate::error::{RoundError, corrupt};
-use crate::round::{Orchestrator, RoundState};
+use crate::round::{Orchestrator, RoundState, load_round};
 use crate::verify::round_schools;
 
 /// Rows read from the database at once while streaming the output.
@@ -31,6 +34,8 @@ pub struct RoundOutput {
     pub schools_csv: String,
     /// The allocation instance, so anyone can recompute the seats.
     pub instance_json: String,
+    /// Each school's cutoff (录取线): the last child admitted by choice, or not full.
+    pub cutoffs_csv: String,
 }
 
 impl RoundOutput {
@@ -40,6 +45,7 @@ impl RoundOutput {
         std::fs::write(dir.join("assignments.csv"), &self.assignments_csv)?;
         std::fs::write(dir.join("schools.csv"), &self.schools_csv)?;
         std::fs::write(dir.join("instance.json"), &self.instance_json)?;
+        std::fs::write(dir.join("cutoffs.csv"), &self.cutoffs_csv)?;
         Ok(())
     }
 }
@@ -77,12 +83,13 @@ fn csv_line(fields: &[&str]) -> String {
     line
 }
 
-/// The four files being written, each with the name errors give it.
+/// The five files being written, each with the name errors give it.
 struct Sinks<'w> {
     decisions: (&'w mut (dyn Write + Send), PathBuf),
     assignments: (&'w mut (dyn Write + Send), PathBuf),
     schools: (&'w mut (dyn Write + Send), PathBuf),
     instance: (&'w mut (dyn Write + Send), PathBuf),
+    cutoffs: (&'w mut (dyn Write + Send), PathBuf),
 }
 
 fn put(sink: &mut (&mut (dyn Write + Send), PathBuf), bytes: &[u8]) -> Result<(), OutputError> {
@@ -102,12 +109,13 @@ struct DecisionHead {
 impl Orchestrator {
     /// The round output in memory, once the round is allocated.
     pub async fn output(&self, round_id: &str) -> Result<RoundOutput, RoundError> {
-        let (mut d, mut a, mut s, mut i) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut d, mut a, mut s, mut i, mut c) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         let sinks = Sinks {
             decisions: (&mut d, PathBuf::from("decisions.jsonl")),
             assignments: (&mut a, PathBuf::from("assignments.csv")),
             schools: (&mut s, PathBuf::from("schools.csv")),
             instance: (&mut i, PathBuf::from("instance.json")),
+            cutoffs: (&mut c, PathBuf::from("cutoffs.csv")),
         };
         match self.stream_output(round_id, sinks).await {
             Ok(_) => {}
@@ -122,13 +130,15 @@ impl Orchestrator {
             assignments_csv: text(a)?,
             schools_csv: text(s)?,
             instance_json: text(i)?,
+            cutoffs_csv: text(c)?,
         })
     }
 
-    /// Writes `decisions.jsonl`, `assignments.csv`, `schools.csv` and
-    /// `instance.json` into `dir` (created if need be), streamed from the
-    /// database: the same bytes as [`Orchestrator::output`], in memory bounded
-    /// by a page of rows (and the stored instance, written as one piece).
+    /// Writes `decisions.jsonl`, `assignments.csv`, `schools.csv`,
+    /// `instance.json` and `cutoffs.csv` into `dir` (created if need be),
+    /// streamed from the database: the same bytes as [`Orchestrator::output`],
+    /// in memory bounded by a page of rows (and the stored instance with the
+    /// round's seats, which the cutoffs are computed from).
     pub async fn write_output(&self, round_id: &str, dir: &Path) -> Result<OutputSummary, OutputError> {
         let fail = |path: &Path| {
             let path = path.to_owned();
@@ -141,20 +151,22 @@ impl Orchestrator {
                 .map(|f| (io::BufWriter::with_capacity(1 << 20, f), path.clone()))
                 .map_err(fail(&path))
         };
-        let (mut d, mut a, mut s, mut i) = (
+        let (mut d, mut a, mut s, mut i, mut c) = (
             open("decisions.jsonl")?,
             open("assignments.csv")?,
             open("schools.csv")?,
             open("instance.json")?,
+            open("cutoffs.csv")?,
         );
         let sinks = Sinks {
             decisions: (&mut d.0, d.1.clone()),
             assignments: (&mut a.0, a.1.clone()),
             schools: (&mut s.0, s.1.clone()),
             instance: (&mut i.0, i.1.clone()),
+            cutoffs: (&mut c.0, c.1.clone()),
         };
         let summary = self.stream_output(round_id, sinks).await?;
-        for (mut writer, path) in [d, a, s, i] {
+        for (mut writer, path) in [d, a, s, i, c] {
             writer.flush().map_err(fail(&path))?;
         }
         Ok(summary)
@@ -247,15 +259,18 @@ impl Orchestrator {
             put(&mut sinks.schools, csv_line(&refs).as_bytes())?;
         }
 
-        // instance.json: stored whole at allocation; read only now, and let go once written.
-        let instance: Option<Option<String>> = round::Entity::find_by_id(round_id)
-            .select_only()
-            .column(round::Column::InstanceJson)
-            .into_tuple()
-            .one(conn)
-            .await
-            .map_err(RoundError::from)?;
-        put(&mut sinks.instance, instance.flatten().unwrap_or_default().as_bytes())?;
+        // instance.json: stored whole at allocation; read only now, and let go
+        // once written, with the seats the cutoffs are computed from.
+        let row = load_round(conn, round_id).await?;
+        let cutoffs = match allocation_of(conn, &row).await? {
+            Some((instance, allocation)) => enrol_allocation::cutoffs(&instance, &allocation),
+            None => Vec::new(),
+        };
+        put(&mut sinks.instance, row.instance_json.unwrap_or_default().as_bytes())?;
+        put(
+            &mut sinks.cutoffs,
+            cutoffs_csv(&cutoff_lines(&cutoffs, &schools, &policy)).as_bytes(),
+        )?;
         Ok(summary)
     }
 

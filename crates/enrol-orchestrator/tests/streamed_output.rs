@@ -121,11 +121,28 @@ async fn reference(store: &enrol_store::Store) -> RoundOutput {
         let refs: Vec<&str> = fields.iter().map(String::as_str).collect();
         schools_csv.push_str(&csv_line(&refs));
     }
+    // cutoffs.csv: the stored instance with every seat as stored (overflow apart).
+    let instance = enrol_allocation::parse_instance(round.instance_json.as_deref().unwrap()).unwrap();
+    let allocation = enrol_allocation::Allocation {
+        assignments: instance
+            .applicants
+            .iter()
+            .map(|a| (a.id.clone(), seats.get(&a.id).and_then(|s| s.school_id.clone())))
+            .collect(),
+        overflow: seats
+            .values()
+            .filter(|s| s.route == "overflow")
+            .map(|s| s.application_id.clone())
+            .collect(),
+    };
+    let cutoffs = enrol_allocation::cutoffs(&instance, &allocation);
+    let cutoffs_csv = enrol_orchestrator::cutoffs_csv(&enrol_orchestrator::cutoff_lines(&cutoffs, &schools, &policy));
     RoundOutput {
         decisions_jsonl,
         assignments_csv,
         schools_csv,
         instance_json: round.instance_json.unwrap_or_default(),
+        cutoffs_csv,
     }
 }
 
@@ -198,6 +215,7 @@ async fn output_streamed_from_the_database_is_byte_identical_to_the_whole_round_
         ("assignments.csv", &expected.assignments_csv),
         ("schools.csv", &expected.schools_csv),
         ("instance.json", &expected.instance_json),
+        ("cutoffs.csv", &expected.cutoffs_csv),
     ] {
         let got = std::fs::read_to_string(out.join(file)).unwrap();
         assert!(got == *want, "{file} streamed differs from the round read whole");

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use enrol_domain::{Decision, LotteryNumber, NationalId, Reason, SchoolId, SchoolKind, Status, UnitNo};
 use uuid::Uuid;
 
+use crate::cutoffs::{CutoffRow, parse_cutoffs};
 use crate::error::ReportError;
 use crate::read;
 
@@ -175,12 +176,15 @@ pub struct ReportInput {
     decisions: Vec<DecisionRow>,
     assignments: Vec<AssignmentRow>,
     schools: Vec<SchoolRow>,
+    /// From `cutoffs.csv`, when the output has one (empty otherwise).
+    cutoffs: Vec<CutoffRow>,
 }
 
 impl ReportInput {
-    /// Reads `decisions.jsonl`, `assignments.csv` and `schools.csv` from `dir`.
-    /// `decisions.jsonl` is read a line at a time, so a city's round needs
-    /// memory for what the report keeps, not for the file.
+    /// Reads `decisions.jsonl`, `assignments.csv` and `schools.csv` from
+    /// `dir`, and `cutoffs.csv` when it is there. `decisions.jsonl` is read
+    /// a line at a time, so a city's round needs memory for what the report
+    /// keeps, not for the file.
     pub fn from_output_dir(dir: impl AsRef<Path>, facts: RoundFacts) -> Result<Self, ReportError> {
         let dir = dir.as_ref();
         let path = |name: &str| dir.join(name);
@@ -204,7 +208,26 @@ impl ReportInput {
             assignments: (&assignments, path("assignments.csv").display().to_string()),
             schools: (&schools, path("schools.csv").display().to_string()),
         };
-        read::report_input(files, facts)
+        let input = read::report_input(files, facts)?;
+        let cutoffs = dir.join("cutoffs.csv");
+        if !cutoffs.exists() {
+            return Ok(input);
+        }
+        let text = std::fs::read_to_string(&cutoffs).map_err(|source| ReportError::Read {
+            path: cutoffs.clone(),
+            source,
+        })?;
+        input.with_cutoffs(&text, &cutoffs.display().to_string())
+    }
+
+    /// Adds the cutoffs of `cutoffs.csv` (errors name it by its bare name).
+    pub fn with_cutoffs_csv(self, cutoffs_csv: &str) -> Result<Self, ReportError> {
+        self.with_cutoffs(cutoffs_csv, "cutoffs.csv")
+    }
+
+    fn with_cutoffs(mut self, text: &str, file: &str) -> Result<Self, ReportError> {
+        self.cutoffs = parse_cutoffs(text, &self.schools, file)?;
+        Ok(self)
     }
 
     /// Reads the three files' contents from memory (errors name the bare file names).
@@ -239,6 +262,7 @@ impl ReportInput {
             decisions,
             assignments,
             schools,
+            cutoffs: Vec::new(),
         }
     }
 
@@ -264,6 +288,12 @@ impl ReportInput {
     /// Every school of the round's stage, in ascending `school_id` order.
     pub fn schools(&self) -> &[SchoolRow] {
         &self.schools
+    }
+
+    /// Each school's cutoff, in ascending `school_id` order; empty when the
+    /// output has no `cutoffs.csv`.
+    pub fn cutoffs(&self) -> &[CutoffRow] {
+        &self.cutoffs
     }
 
     /// The school's name, if the facts give one.

@@ -1,7 +1,8 @@
 //! The round report (招生结果报告) for officers: `report.html`, one
 //! self-contained file (inline SVG charts, no network), and
 //! `assignments.xlsx`, both made from the round output of formats.md
-//! (`decisions.jsonl`, `assignments.csv`, `schools.csv`) plus the round facts
+//! (`decisions.jsonl`, `assignments.csv`, `schools.csv`, and `cutoffs.csv`
+//! when present) plus the round facts
 //! those files do not carry (round id, policy version, tier labels, the seed
 //! and its commitment, school names).
 //!
@@ -23,6 +24,7 @@
 //! ```
 
 mod csv;
+mod cutoffs;
 mod error;
 mod html;
 mod input;
@@ -30,6 +32,7 @@ mod read;
 mod seed;
 mod xlsx;
 
+pub use cutoffs::{CUTOFF_COLUMNS, CutoffRow};
 pub use error::{LineProblem, ReportError};
 pub use html::{escape, render_html};
 pub use input::{

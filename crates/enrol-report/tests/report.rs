@@ -503,3 +503,60 @@ fn the_workbook_holds_the_assignments_and_the_schools() {
     let sheet = book.worksheet_range(SHEETS[3]).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(cell(&sheet, 3, 1), support::SEED);
 }
+
+/// `cutoffs.csv` of the fixture round: S001 and S003 filled by choice, S002
+/// and S004 did not, S005 has no seats.
+const FIXTURE_CUTOFFS: &str = "school_id,kind,capacity,admitted_by_choice,cutoff,priority,key,lottery
+S001,public,3,3,full,tier3,3 1 20201220,0f3c2a91d4e5b607
+S002,public,4,2,not full,,,
+S003,private,2,2,full,lottery,0 1,7a1b2c3d4e5f6071
+S004,public,2,0,not full,,,
+S005,public,0,0,full,,,
+";
+
+#[test]
+fn cutoffs_are_read_and_shown_beside_each_school() {
+    let (d, a, s) = fixture_strings();
+    let input = from_strings(&d, &a, &s)
+        .and_then(|i| i.with_cutoffs_csv(FIXTURE_CUTOFFS))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(input.cutoffs().len(), 5);
+    assert!(input.cutoffs()[0].full && !input.cutoffs()[1].full);
+    assert_eq!(input.cutoffs()[0].key.as_deref(), Some("3 1 20201220"));
+    let html = render_html(&input);
+    assert!(
+        html.contains("<a href=\"#cutoffs\">"),
+        "the section is in the navigation"
+    );
+    assert_eq!(html.matches("<tr data-cutoff=").count(), 5);
+    let s001 = html.split("<tr data-cutoff=\"S001\">").nth(1).unwrap();
+    let s001 = s001.split("</tr>").next().unwrap();
+    for text in [
+        "已满额 full",
+        "tier3",
+        "<code>3 1 20201220</code>",
+        "<code>0f3c2a91d4e5b607</code>",
+    ] {
+        assert!(s001.contains(text), "{text} in {s001}");
+    }
+    // Without cutoffs.csv the report has no such section (the fixture snapshot).
+    assert!(!render_html(&fixture()).contains("id=\"cutoffs\""));
+
+    // A school missing from schools.csv, a standing where the school is not
+    // full, an unknown cutoff word: each refused, naming the line.
+    for (bad, line) in [
+        (FIXTURE_CUTOFFS.replace("S004,", "S009,"), 5),
+        (
+            FIXTURE_CUTOFFS.replace("S002,public,4,2,not full,,,", "S002,public,4,2,not full,tier2,,"),
+            3,
+        ),
+        (
+            FIXTURE_CUTOFFS.replace("S005,public,0,0,full", "S005,public,0,0,closed"),
+            6,
+        ),
+    ] {
+        let err = from_strings(&d, &a, &s).unwrap().with_cutoffs_csv(&bad);
+        let (file, at, _) = line_error(err);
+        assert_eq!((file.as_str(), at), ("cutoffs.csv", line), "{bad}");
+    }
+}

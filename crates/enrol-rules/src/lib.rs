@@ -7,6 +7,8 @@
 //! - [`evaluate`]: the decision, a pure function of application, evidence,
 //!   policy, school catalogue and (optionally) the round seed.
 //! - [`lottery_number`]: the verifiable lottery number.
+//! - [`explain`]: "why not a better tier", the first failing clause of each
+//!   better tier at each school, texts generated from the policy's tiers.
 //!
 //! The format, the fact vocabulary, the reason codes and every reading of the
 //! spec are in `docs/rules.md`.

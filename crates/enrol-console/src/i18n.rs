@@ -1,0 +1,87 @@
+//! Chinese first, English one click away. The rules' own texts (reasons,
+//! tier labels) come in both languages with the data; the console's own
+//! words are here.
+
+/// The language of a page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// `zh` or `en`, whichever this page speaks.
+    pub fn pick<'a>(self, zh: &'a str, en: &'a str) -> &'a str {
+        match self {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+
+    /// The `lang` attribute of the page.
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The other language, for the switch.
+    pub fn other(self) -> (Lang, &'static str, &'static str) {
+        match self {
+            Lang::Zh => (Lang::En, "en", "English"),
+            Lang::En => (Lang::Zh, "zh", "中文"),
+        }
+    }
+}
+
+/// A round's state.
+pub fn round_state(lang: Lang, state: &str) -> &str {
+    let (zh, en) = match state {
+        "open" => ("受理中", "open"),
+        "closed" => ("已截止", "closed"),
+        "verified" => ("已核验", "verified"),
+        "allocated" => ("已派位", "allocated"),
+        "published" => ("已公布", "published"),
+        other => (other, other),
+    };
+    lang.pick(zh, en)
+}
+
+/// An application's lifecycle state.
+pub fn application_state(lang: Lang, state: &str) -> &str {
+    let (zh, en) = match state {
+        "submitted" => ("已提交", "submitted"),
+        "pending" => ("待核验", "pending"),
+        "decided" => ("已审核", "decided"),
+        "placed" => ("已录取", "placed"),
+        "unplaced" => ("未录取", "unplaced"),
+        "withdrawn" => ("已撤回", "withdrawn"),
+        "excluded" => ("已排除", "excluded"),
+        "accepted" => ("人工审核通过", "accepted"),
+        "rejected" => ("人工审核不通过", "rejected"),
+        other => (other, other),
+    };
+    lang.pick(zh, en)
+}
+
+/// A decision's status.
+pub fn status(lang: Lang, status: &str) -> &str {
+    let (zh, en) = match status {
+        "eligible" => ("符合条件", "eligible"),
+        "review" => ("人工审核", "review"),
+        "ineligible" => ("不符合条件", "ineligible"),
+        "pending" => ("待核验", "pending"),
+        other => (other, other),
+    };
+    lang.pick(zh, en)
+}
+
+/// An officer's role.
+pub fn role(lang: Lang, role: enrol_api::Role) -> &'static str {
+    match role {
+        enrol_api::Role::Viewer => lang.pick("查看员", "viewer"),
+        enrol_api::Role::Reviewer => lang.pick("审核员", "reviewer"),
+        enrol_api::Role::RoundManager => lang.pick("批次管理员", "round manager"),
+    }
+}

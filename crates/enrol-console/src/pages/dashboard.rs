@@ -1,0 +1,218 @@
+//! A round's dashboard: its state, counts by status (and, once allocated,
+//! seats by priority), verification progress that refreshes itself while a
+//! run goes (a meta refresh: no script), and the actions the officer's role
+//! allows in this state.
+
+use std::collections::BTreeMap;
+
+use axum::Form;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use enrol_api::{JobState, Role};
+use enrol_orchestrator::RoundState;
+use maud::{Markup, html};
+
+use super::{Fields, round_path, see_other};
+use crate::Console;
+use crate::error::ConsoleError;
+use crate::i18n::{self, Lang};
+use crate::layout::{Head, csrf, page as shell};
+use crate::session::Ctx;
+
+fn stat(label_zh: &str, label_en: &str, value: usize, lang: Lang, class: &str) -> Markup {
+    html! {
+        div class={ "stat " (class) } {
+            span.value data-count=(class) { (value) }
+            span.label { (lang.pick(label_zh, label_en)) }
+        }
+    }
+}
+
+/// The dashboard.
+pub async fn page_handler(console: &Console, ctx: &Ctx, round: &str) -> Result<Markup, ConsoleError> {
+    let lang = ctx.lang;
+    let engine = &console.engine;
+    let info = engine.orchestrator().round(round).await?;
+    let verification = engine.verification(round).await?;
+    let counts = verification.counts;
+    let run = verification.run.clone();
+    let running = run.as_ref().is_some_and(|r| r.state == JobState::Running);
+    let state = info.state;
+    let seats_by_priority: Option<BTreeMap<String, u32>> = if state >= RoundState::Allocated {
+        let mut totals = BTreeMap::new();
+        for school in engine.orchestrator().school_reports(round).await? {
+            for (priority, n) in school.by_priority.unwrap_or_default() {
+                *totals.entry(priority).or_insert(0) += n;
+            }
+            *totals.entry("overflow".to_owned()).or_insert(0) += school.overflow.unwrap_or(0);
+        }
+        Some(totals)
+    } else {
+        None
+    };
+    let tiers = engine.orchestrator().policy(round).await?;
+    let tier_label = |name: &str| -> String {
+        match name {
+            "lottery" => lang.pick("民办派位", "private lottery").to_owned(),
+            "overflow" => lang.pick("统筹安排", "overflow").to_owned(),
+            other => tiers
+                .tiers()
+                .iter()
+                .find(|t| t.name == other)
+                .map(|t| format!("{} {}", t.name, lang.pick(&t.label_zh, &t.label_en)))
+                .unwrap_or_else(|| other.to_owned()),
+        }
+    };
+
+    let body = html! {
+        h1 { (info.id) " " span class={ "state state-" (state.as_str()) } #round-state data-state=(state.as_str()) { (i18n::round_state(lang, state.as_str())) } }
+        ol.lifecycle {
+            @for s in ["open", "closed", "verified", "allocated", "published"] {
+                li class=[(s == state.as_str()).then_some("current")] { (i18n::round_state(lang, s)) }
+            }
+        }
+        section.stats {
+            (stat("符合条件", "eligible", counts.eligible, lang, "eligible"))
+            (stat("人工审核", "in review", counts.review, lang, "review"))
+            (stat("不符合条件", "ineligible", counts.ineligible, lang, "ineligible"))
+            (stat("待核验", "pending", counts.pending, lang, "pending"))
+        }
+        @if let Some(run) = &run {
+            section.panel #verification data-run=(match run.state { JobState::Running => "running", JobState::Finished => "finished", JobState::Failed => "failed" }) {
+                h2 { (lang.pick("核验进度", "Verification")) }
+                @if let Some(p) = run.progress {
+                    progress #verify-progress max=(p.total.max(1)) value=(p.done) {}
+                    p {
+                        (lang.pick("已处理", "Done")) " " span #verify-done { (p.done) } " / " (p.total)
+                        @if p.pass > 1 { " · " (lang.pick("重试轮次", "retry pass")) " " (p.pass) }
+                        @if p.pending > 0 { " · " (lang.pick("待登记机关响应", "waiting for registries")) " " (p.pending) }
+                    }
+                } @else {
+                    p { (lang.pick("正在启动……", "Starting…")) }
+                }
+                p.secondary {
+                    (lang.pick("发起人", "Started by")) " " (run.started_by) " · " (run.started_at.format("%H:%M:%S UTC"))
+                    @match run.state {
+                        JobState::Running => { " · " (lang.pick("进行中，本页每 2 秒刷新", "running; this page refreshes every 2 s")) }
+                        JobState::Finished => {
+                            " · " (lang.pick("已完成", "finished"))
+                            @if run.verified == Some(false) && counts.review > 0 {
+                                " · " (lang.pick("尚有人工审核，处理后再次核验", "reviews are open: resolve them, then verify again"))
+                            }
+                        }
+                        JobState::Failed => { " · " span.error { (lang.pick("失败", "failed")) ": " (run.error.as_deref().unwrap_or("")) } }
+                    }
+                }
+            }
+        }
+        @if let Some(totals) = &seats_by_priority {
+            section.panel {
+                h2 { (lang.pick("按类别录取人数", "Seats by priority")) }
+                table.data.compact {
+                    tbody {
+                        @for (priority, n) in totals {
+                            tr { th { (tier_label(priority)) } td.num { (n) } }
+                        }
+                    }
+                }
+            }
+        }
+        section.panel.actions {
+            h2 { (lang.pick("操作", "Actions")) }
+            @if state == RoundState::Open && ctx.may(Role::RoundManager) {
+                form method="post" action=(round_path(round, "/close")) {
+                    (csrf(ctx))
+                    button type="submit" #close { (lang.pick("截止受理", "Close the round")) }
+                }
+            }
+            @if state == RoundState::Closed && ctx.may(Role::RoundManager) && !running {
+                form method="post" action=(round_path(round, "/verify")) {
+                    (csrf(ctx))
+                    label.check { input type="checkbox" name="leave_reviews_unplaced" value="1"; (lang.pick("保留未处理的人工审核（不参与派位）", "Leave open reviews unplaced")) }
+                    button type="submit" #verify { (lang.pick("开始核验", "Verify")) }
+                }
+            }
+            @if state == RoundState::Closed && counts.review > 0 {
+                p { a href=(round_path(round, "/reviews")) { (lang.pick("处理人工审核", "Resolve the reviews")) " (" (counts.review) ")" } }
+            }
+            @if state == RoundState::Verified {
+                p { a.button href=(round_path(round, "/allocation")) { (lang.pick("进入派位", "Go to the allocation")) } }
+            }
+            @if state == RoundState::Allocated && ctx.may(Role::RoundManager) {
+                form method="post" action=(round_path(round, "/publish")) {
+                    (csrf(ctx))
+                    button type="submit" #publish { (lang.pick("公布结果", "Publish the results")) }
+                }
+            }
+            @if state >= RoundState::Allocated {
+                ul.links {
+                    li { a href=(round_path(round, "/report.html")) { (lang.pick("招生结果报告", "Round report")) } }
+                    li { a href=(round_path(round, "/files/assignments.xlsx")) { (lang.pick("录取结果表（Excel）", "Assignments (Excel)")) } }
+                    li { a href=(round_path(round, "/files/assignments.csv")) { "assignments.csv" } }
+                    @if state == RoundState::Published {
+                        li { a href=(round_path(round, "/notice")) { (lang.pick("公示名单", "Public notice")) } }
+                    }
+                }
+            }
+        }
+        section.panel.facts {
+            h2 { (lang.pick("批次信息", "Round facts")) }
+            dl {
+                dt { (lang.pick("政策版本", "Policy version")) } dd.mono { (info.policy_version) }
+                dt { (lang.pick("种子承诺", "Seed commitment")) } dd.mono { (info.seed_commitment) }
+                @if let Some(seed) = &info.round_seed { dt { (lang.pick("随机种子", "Round seed")) } dd.mono { (seed) } }
+            }
+        }
+    };
+    let head = Head {
+        refresh_seconds: running.then_some(2),
+    };
+    Ok(shell(ctx, &info.id, Some(round), head, body))
+}
+
+pub async fn page(State(console): State<Console>, ctx: Ctx, Path(round): Path<String>) -> Result<Markup, ConsoleError> {
+    page_handler(&console, &ctx, &round).await
+}
+
+/// open → closed (round manager).
+pub async fn close(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path(round): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, ConsoleError> {
+    Fields(fields).check(&ctx)?;
+    ctx.require(Role::RoundManager)?;
+    console.engine.orchestrator().close(&round, &ctx.officer.name).await?;
+    Ok(see_other(&round_path(&round, "")))
+}
+
+/// Starts verification in the background (round manager).
+pub async fn verify(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path(round): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, ConsoleError> {
+    let fields = Fields(fields);
+    fields.check(&ctx)?;
+    ctx.require(Role::RoundManager)?;
+    console
+        .engine
+        .start_verification(&round, &ctx.officer.name, fields.checked("leave_reviews_unplaced"))
+        .await?;
+    Ok(see_other(&round_path(&round, "")))
+}
+
+/// allocated → published (round manager).
+pub async fn publish(
+    State(console): State<Console>,
+    ctx: Ctx,
+    Path(round): Path<String>,
+    Form(fields): Form<Vec<(String, String)>>,
+) -> Result<Response, ConsoleError> {
+    Fields(fields).check(&ctx)?;
+    ctx.require(Role::RoundManager)?;
+    console.engine.orchestrator().publish(&round, &ctx.officer.name).await?;
+    Ok(see_other(&round_path(&round, "")))
+}

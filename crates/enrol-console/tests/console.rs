@@ -1,0 +1,287 @@
+//! The console in process (tower `oneshot`), over a real store: sign-in and
+//! its cookie, CSRF refusal, session expiry, roles checked by the server,
+//! and escaping of registry text.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use enrol_api::{ApiConfig, Engine, Role};
+use enrol_console::{ConsoleOptions, Lang};
+use enrol_orchestrator::{Orchestrator, RegistryEvidence};
+use enrol_store::testing::TestDb;
+use tower::ServiceExt;
+
+const MANAGER: &str = "manager-token-0123456789";
+const VIEWER: &str = "viewer-token-0123456789";
+
+fn engine(db: &TestDb) -> Engine {
+    let mut config = ApiConfig::empty();
+    config.add_app("gov-app", "gov-app-key-0123456789").unwrap();
+    config.add_officer("wang.fang", Role::RoundManager, MANAGER).unwrap();
+    config.add_officer("zhao.lei", Role::Viewer, VIEWER).unwrap();
+    // No registry is read in these tests: verification never starts.
+    let registries = enrol_evidence::RegistriesConfig::uniform(enrol_evidence::RegistryConfig::new(
+        "http://127.0.0.1:9",
+        "unused-key",
+    ));
+    let evidence = RegistryEvidence::connect(&registries, enrol_evidence::GatherOptions::default()).unwrap();
+    Engine::new(Orchestrator::new(db.store.clone()), Arc::new(evidence), config)
+}
+
+struct Answer {
+    status: StatusCode,
+    location: String,
+    set_cookie: String,
+    text: String,
+}
+
+async fn call(router: &Router, request: Request<Body>) -> Answer {
+    let response = router.clone().oneshot(request).await.unwrap();
+    let header = |name| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned()
+    };
+    let (status, location, set_cookie) = (response.status(), header(header::LOCATION), header(header::SET_COOKIE));
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+    Answer {
+        status,
+        location,
+        set_cookie,
+        text: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+fn form(path: &str, cookie: &str, body: &str) -> Request<Body> {
+    Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
+}
+
+fn get(path: &str, cookie: &str) -> Request<Body> {
+    Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
+        .unwrap()
+}
+
+/// Signs in; returns the cookie to send back and the page's CSRF token.
+async fn sign_in(router: &Router, token: &str) -> (String, String) {
+    let answer = call(
+        router,
+        form("/console/login", "", &format!("token={token}&next=/console/rounds")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
+    assert_eq!(answer.location, "/console/rounds");
+    let cookie = answer.set_cookie.split(';').next().unwrap().to_owned();
+    let page = call(router, get("/console/rounds", &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.text.find(marker).expect("a CSRF field on the page") + marker.len();
+    let csrf = page.text[start..start + 64].to_owned();
+    (cookie, csrf)
+}
+
+async fn open_round(engine: &Engine) {
+    engine
+        .orchestrator()
+        .create_round(
+            enrol_rules::SAMPLE_POLICY_TOML,
+            enrol_orchestrator::RoundSeed::Whole("console-test".into()),
+            "setup",
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn sign_in_gives_a_strict_http_only_cookie_with_an_expiry() {
+    let db = TestDb::sqlite().await.unwrap();
+    let router = enrol_console::router(engine(&db), ConsoleOptions::default());
+    let answer = call(&router, form("/console/login", "", &format!("token={MANAGER}"))).await;
+    let cookie = answer.set_cookie;
+    for part in [
+        "enrol_session=",
+        "HttpOnly",
+        "SameSite=Strict",
+        "Max-Age=28800",
+        "Path=/console",
+    ] {
+        assert!(cookie.contains(part), "{part} missing from {cookie}");
+    }
+    assert!(!cookie.contains("Secure"), "plain HTTP here");
+    let secure = enrol_console::router(
+        engine(&db),
+        ConsoleOptions {
+            secure_cookies: true,
+            ..ConsoleOptions::default()
+        },
+    );
+    let answer = call(&secure, form("/console/login", "", &format!("token={MANAGER}"))).await;
+    assert!(answer.set_cookie.contains("; Secure"), "{}", answer.set_cookie);
+
+    let wrong = call(&router, form("/console/login", "", "token=not-a-token-at-all")).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(wrong.set_cookie.is_empty());
+    let anonymous = call(&router, get("/console/rounds", "")).await;
+    assert_eq!(anonymous.status, StatusCode::SEE_OTHER);
+    assert!(
+        anonymous.location.starts_with("/console/login"),
+        "{}",
+        anonymous.location
+    );
+    db.cleanup().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_form_without_the_sessions_csrf_token_is_refused_and_changes_nothing() {
+    let db = TestDb::sqlite().await.unwrap();
+    let engine = engine(&db);
+    open_round(&engine).await;
+    let router = enrol_console::router(engine.clone(), ConsoleOptions::default());
+    let (cookie, csrf) = sign_in(&router, MANAGER).await;
+    let close = "/console/rounds/2027-primary/close";
+    for body in ["", "csrf=", &format!("csrf={}", "0".repeat(64))] {
+        let answer = call(&router, form(close, &cookie, body)).await;
+        assert_eq!(answer.status, StatusCode::FORBIDDEN, "{body:?}: {}", answer.text);
+    }
+    // Another officer's token does not do either.
+    let (_, other_csrf) = sign_in(&router, VIEWER).await;
+    let answer = call(&router, form(close, &cookie, &format!("csrf={other_csrf}"))).await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    let round = engine.orchestrator().round("2027-primary").await.unwrap();
+    assert_eq!(round.state.as_str(), "open", "nothing changed");
+
+    let answer = call(&router, form(close, &cookie, &format!("csrf={csrf}"))).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.text);
+    let round = engine.orchestrator().round("2027-primary").await.unwrap();
+    assert_eq!(round.state.as_str(), "closed");
+    let audit = engine
+        .orchestrator()
+        .audit_log("2027-primary", None, 100)
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == "round_closed" && e.actor == "wang.fang"),
+        "audited under the officer's name: {audit:?}"
+    );
+    db.cleanup().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_viewer_sees_no_manager_form_and_the_server_refuses_one_anyway() {
+    let db = TestDb::sqlite().await.unwrap();
+    let engine = engine(&db);
+    open_round(&engine).await;
+    let router = enrol_console::router(engine.clone(), ConsoleOptions::default());
+    let (cookie, csrf) = sign_in(&router, VIEWER).await;
+    let dashboard = call(&router, get("/console/rounds/2027-primary", &cookie)).await;
+    assert_eq!(dashboard.status, StatusCode::OK);
+    assert!(!dashboard.text.contains("/close\""), "no close form for a viewer");
+    let answer = call(
+        &router,
+        form("/console/rounds/2027-primary/close", &cookie, &format!("csrf={csrf}")),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        engine
+            .orchestrator()
+            .round("2027-primary")
+            .await
+            .unwrap()
+            .state
+            .as_str(),
+        "open"
+    );
+    db.cleanup().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_expired_session_signs_the_officer_out() {
+    let db = TestDb::sqlite().await.unwrap();
+    let engine = engine(&db);
+    open_round(&engine).await;
+    // A session that ends the moment it starts: the next request is past its expiry.
+    let router = enrol_console::router(
+        engine.clone(),
+        ConsoleOptions {
+            session_ttl: Duration::ZERO,
+            ..ConsoleOptions::default()
+        },
+    );
+    let answer = call(&router, form("/console/login", "", &format!("token={MANAGER}"))).await;
+    assert!(answer.set_cookie.contains("Max-Age=0"), "{}", answer.set_cookie);
+    let cookie = answer.set_cookie.split(';').next().unwrap().to_owned();
+    let page = call(&router, get("/console/rounds/2027-primary", &cookie)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert_eq!(page.location, "/console/login?next=/console/rounds/2027-primary");
+    let post = call(&router, form("/console/rounds/2027-primary/close", &cookie, "csrf=x")).await;
+    assert_eq!(post.status, StatusCode::SEE_OTHER);
+    assert!(post.location.starts_with("/console/login"));
+    assert_eq!(
+        engine
+            .orchestrator()
+            .round("2027-primary")
+            .await
+            .unwrap()
+            .state
+            .as_str(),
+        "open"
+    );
+    db.cleanup().await.unwrap();
+}
+
+#[test]
+fn registry_text_is_escaped_never_markup() {
+    use enrol_domain::{Address, EvidenceBundle, Fetched, NationalId, RecordRef, Registry};
+    let child = NationalId::parse("370811202102141034").unwrap();
+    let hostile = "<script>alert('x')</script>太白中路\"10号\"";
+    let mut bundle = EvidenceBundle::default();
+    bundle.address_matches.insert(
+        hostile.to_owned(),
+        Fetched {
+            source: RecordRef::new(Registry::Zones, hostile),
+            fetched_at: chrono::Utc::now(),
+            record: Some(vec![]),
+        },
+    );
+    bundle.household_records.insert(
+        child.clone(),
+        Fetched {
+            source: RecordRef::new(Registry::Hukou, &child),
+            fetched_at: chrono::Utc::now(),
+            record: Some(enrol_domain::HouseholdRecord {
+                id: child.clone(),
+                birth_date: child.birth_date(),
+                household_no: enrol_domain::HouseholdNo::new("370811001000001"),
+                relation_to_head: enrol_domain::RelationToHead::Child,
+                registered_on: child.birth_date(),
+                region: "370811".parse().unwrap(),
+                address: Address {
+                    code: None,
+                    text: hostile.to_owned(),
+                },
+            }),
+        },
+    );
+    for lang in [Lang::Zh, Lang::En] {
+        let html = enrol_console::evidence_cards(lang, &bundle).into_string();
+        assert!(!html.contains("<script"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert('x')&lt;/script&gt;太白中路&quot;10号&quot;"),
+            "{html}"
+        );
+    }
+}
