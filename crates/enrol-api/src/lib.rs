@@ -56,7 +56,7 @@ pub use config::{
 pub use engine::Engine;
 pub use exports::{EXPORTS, ExportError, export_bytes, report_input};
 pub use model::*;
-pub use observe::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, acceptable_request_id};
+pub use observe::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, acceptable_request_id, attribute_to_officer};
 pub use openapi::openapi;
 pub use ops::{DB_PING_TIMEOUT, DatabaseCheck, Readiness, metrics_handle};
 pub use problem::{ApiError, PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem};
@@ -68,16 +68,12 @@ pub use validate::{
 /// The whole API over an orchestrator and an evidence source (the registry
 /// adapters, for verification and review). [`Engine::router`] is the same,
 /// for a server that also serves the console over the same engine.
-pub fn router<S: EvidenceSource + 'static>(orchestrator: Orchestrator, evidence: Arc<S>, config: ApiConfig) -> Router {
+pub fn router(orchestrator: Orchestrator, evidence: Arc<dyn EvidenceSource>, config: ApiConfig) -> Router {
     routers(orchestrator, evidence, config).api
 }
 
 /// [`router`], with the admin router beside it.
-pub fn routers<S: EvidenceSource + 'static>(
-    orchestrator: Orchestrator,
-    evidence: Arc<S>,
-    config: ApiConfig,
-) -> Routers {
+pub fn routers(orchestrator: Orchestrator, evidence: Arc<dyn EvidenceSource>, config: ApiConfig) -> Routers {
     Engine::new(orchestrator, evidence, config).routers()
 }
 
@@ -142,8 +138,9 @@ fn api_routers(engine: &Engine) -> Routers {
 
 /// The operator's side of every request, outside in: a caller's
 /// `X-Request-Id` screened, one generated where there is none (tower-http),
-/// returned on the response, and the request logged and counted.
-fn observed(router: Router) -> Router {
+/// returned on the response, and the request logged and counted. Public so
+/// that `enrol serve` gives the officers' console (`enrol-console`) the same.
+pub fn observed(router: Router) -> Router {
     use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
     router
         .layer(middleware::from_fn(observe::log_request))
