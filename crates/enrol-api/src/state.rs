@@ -14,7 +14,7 @@ use futures::future::BoxFuture;
 
 use crate::model::{JobState, VerificationRun};
 
-/// The evidence source, with the two orchestrator calls that need it.
+/// The evidence source, with the orchestrator calls that need it.
 pub(crate) trait Evidence: Send + Sync {
     fn verify<'a>(
         &'a self,
@@ -32,6 +32,13 @@ pub(crate) trait Evidence: Send + Sync {
         resolution: ReviewResolution,
         officer: &'a str,
     ) -> BoxFuture<'a, Result<ApplicationView, RoundError>>;
+
+    fn precheck<'a>(
+        &'a self,
+        orchestrator: &'a Orchestrator,
+        app: &'a enrol_domain::Application,
+        citizen: &'a enrol_domain::NationalId,
+    ) -> BoxFuture<'a, Result<enrol_orchestrator::Precheck, RoundError>>;
 }
 
 pub(crate) struct Source<S>(pub Arc<S>);
@@ -56,6 +63,15 @@ impl<S: EvidenceSource + 'static> Evidence for Source<S> {
         officer: &'a str,
     ) -> BoxFuture<'a, Result<ApplicationView, RoundError>> {
         Box::pin(orchestrator.resolve_review(application_id, resolution, officer, &*self.0))
+    }
+
+    fn precheck<'a>(
+        &'a self,
+        orchestrator: &'a Orchestrator,
+        app: &'a enrol_domain::Application,
+        citizen: &'a enrol_domain::NationalId,
+    ) -> BoxFuture<'a, Result<enrol_orchestrator::Precheck, RoundError>> {
+        Box::pin(orchestrator.precheck(app, citizen, &*self.0))
     }
 }
 

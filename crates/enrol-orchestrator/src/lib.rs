@@ -17,6 +17,7 @@ pub mod inquiry;
 mod instance;
 mod notice;
 mod output;
+mod precheck;
 mod registry_source;
 mod replay;
 mod review;
@@ -31,6 +32,7 @@ pub use error::RoundError;
 pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
+pub use precheck::{Precheck, UnknownFact};
 pub use registry_source::RegistryEvidence;
 pub use replay::{
     Change, CorrectedDecision, Corrections, RecordCorrections, Replay, RoundReplay, SeatChange, SeatReplay,
