@@ -55,7 +55,7 @@ pub use config::{
 pub use engine::Engine;
 pub use exports::{EXPORTS, ExportError, export_bytes, report_input};
 pub use model::*;
-pub use observe::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, acceptable_request_id};
+pub use observe::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, acceptable_request_id, attribute_to_officer};
 pub use openapi::openapi;
 pub use ops::{DB_PING_TIMEOUT, DatabaseCheck, Readiness, metrics_handle};
 pub use problem::{PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem};
@@ -129,8 +129,9 @@ fn api_routers(engine: &Engine) -> Routers {
 
 /// The operator's side of every request, outside in: a caller's
 /// `X-Request-Id` screened, one generated where there is none (tower-http),
-/// returned on the response, and the request logged and counted.
-fn observed(router: Router) -> Router {
+/// returned on the response, and the request logged and counted. Public so
+/// that `enrol serve` gives the officers' console (`enrol-console`) the same.
+pub fn observed(router: Router) -> Router {
     use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
     router
         .layer(middleware::from_fn(observe::log_request))

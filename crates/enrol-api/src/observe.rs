@@ -40,6 +40,13 @@ impl Actor {
     }
 }
 
+/// Names the officer a response was made for, for its request log line (and
+/// the "officer action" line of a change): what the API's authentication
+/// does, for the officers' console, whose sessions stand in for tokens.
+pub fn attribute_to_officer(response: &mut Response, officer: &str) {
+    response.extensions_mut().insert(Actor::Officer(officer.to_owned()));
+}
+
 /// Whether a caller's `X-Request-Id` is kept: 1 to 64 characters of
 /// letters, digits and `-`, `_`, `.`, `:`, without a run of 15 digits or
 /// more (the shape of a national ID). Anything else (which could smuggle

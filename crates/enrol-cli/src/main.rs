@@ -352,10 +352,12 @@ async fn serve(
     );
     let mut routers = engine.routers();
     // The officers' console under /console/, over the same engine: its
-    // actions reach the orchestrator in process, not over HTTP.
-    routers.api = routers
-        .api
-        .merge(enrol_console::router(engine.clone(), settings.console.clone()));
+    // actions reach the orchestrator in process, not over HTTP; its
+    // requests are logged and counted like the API's, under the officer.
+    routers.api = routers.api.merge(enrol_api::observed(enrol_console::router(
+        engine.clone(),
+        settings.console.clone(),
+    )));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("binding {addr}"))?;

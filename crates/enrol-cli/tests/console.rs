@@ -565,6 +565,10 @@ async fn an_officer_runs_the_sample_round_in_the_console_in_a_real_browser() {
         problems: Vec::new(),
     };
 
+    // Console requests are observed like the API's: a request id comes back.
+    let login = reqwest::get(format!("{origin}/console/login")).await.unwrap();
+    assert!(login.headers().contains_key("x-request-id"), "{:?}", login.headers());
+
     // Chinese by default; English one click away, and back.
     tab.open("/console/");
     assert!(tab.path().starts_with("/console/login"), "{}", tab.path());

@@ -77,6 +77,22 @@ pub fn status(lang: Lang, status: &str) -> &str {
     lang.pick(zh, en)
 }
 
+/// A registry, by its citation name (formats.md).
+pub fn registry(lang: Lang, name: &str) -> String {
+    let (zh, en) = match name {
+        "hukou" => ("户籍", "household registration"),
+        "birth" => ("出生医学证明", "birth certificates"),
+        "property" => ("不动产登记", "property"),
+        "residence" => ("居住证", "residence permits"),
+        "insurance" => ("社会保险", "social insurance"),
+        "zones" => ("学区划片", "school zones"),
+        "history" => ("学籍", "enrolment history"),
+        "engine" => ("引擎内部", "the engine itself"),
+        other => return other.to_owned(),
+    };
+    format!("{} ({name})", lang.pick(zh, en))
+}
+
 /// An officer's role.
 pub fn role(lang: Lang, role: enrol_api::Role) -> &'static str {
     match role {

@@ -117,6 +117,7 @@ pub fn router(engine: Engine, options: ConsoleOptions) -> Router {
             get(reports::corrections).post(reports::correct),
         )
         .route("/console/rounds/{round}/audit", get(logs::audit))
-        .with_state(console)
+        .with_state(console.clone())
+        .layer(axum::middleware::from_fn_with_state(console, session::attribute))
         .layer(axum::middleware::map_response(session::security_headers))
 }

@@ -206,6 +206,23 @@ impl FromRequestParts<Console> for Ctx {
     }
 }
 
+/// Names the signed-in officer on the response, for the request's log line
+/// (`enrol_api::observed`), as the API's authentication does for a token.
+pub(crate) async fn attribute(
+    axum::extract::State(console): axum::extract::State<Console>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let officer = cookie(request.headers(), SESSION_COOKIE)
+        .and_then(|id| console.sessions.get(id))
+        .map(|s| s.officer.name);
+    let mut response = next.run(request).await;
+    if let Some(name) = officer {
+        enrol_api::attribute_to_officer(&mut response, &name);
+    }
+    response
+}
+
 /// Percent-encodes a query value.
 pub(crate) fn percent_encode(text: &str) -> String {
     let mut out = String::new();

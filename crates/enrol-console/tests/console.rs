@@ -243,6 +243,64 @@ async fn an_expired_session_signs_the_officer_out() {
     db.cleanup().await.unwrap();
 }
 
+#[tokio::test]
+async fn the_dashboard_names_the_registries_pending_applications_wait_for() {
+    let db = TestDb::sqlite().await.unwrap();
+    let mut config = ApiConfig::empty();
+    config.add_officer("wang.fang", Role::RoundManager, MANAGER).unwrap();
+    config.verify.passes = 1;
+    config.verify.retry_delay = Duration::ZERO;
+    // The simulated registries, but the birth registry on port 9, where nothing listens.
+    let sample = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cities/sample");
+    let sim = enrol_registry_sim::Simulator::start(
+        enrol_registry_sim::Dataset::load(&sample).unwrap(),
+        enrol_registry_sim::SimConfig::default(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .await
+    .unwrap();
+    let mut registries =
+        enrol_evidence::RegistriesConfig::uniform(enrol_evidence::RegistryConfig::new(sim.base_url(), "dev-key"));
+    for (registry, c) in &mut registries.registries {
+        if *registry == enrol_domain::Registry::Birth {
+            c.base_url = "http://127.0.0.1:9".to_owned();
+        }
+        c.max_retries = 0;
+    }
+    let evidence = RegistryEvidence::connect(&registries, enrol_evidence::GatherOptions::default()).unwrap();
+    let engine = Engine::new(Orchestrator::new(db.store.clone()), Arc::new(evidence), config);
+    open_round(&engine).await;
+    let sample =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/cities/sample/applications.jsonl");
+    let line = std::fs::read_to_string(sample)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_owned();
+    let app: enrol_domain::Application = serde_json::from_str(&line).unwrap();
+    engine.orchestrator().submit(&app, "app:test").await.unwrap();
+    engine.orchestrator().close("2027-primary", "setup").await.unwrap();
+    engine.start_verification("2027-primary", "setup", false).await.unwrap();
+    let started = std::time::Instant::now();
+    while engine
+        .verification_run("2027-primary")
+        .is_none_or(|r| r.state == enrol_api::JobState::Running)
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "the run did not end");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let router = enrol_console::router(engine.clone(), ConsoleOptions::default());
+    let (cookie, _) = sign_in(&router, MANAGER).await;
+    let page = call(&router, get("/console/rounds/2027-primary", &cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.text.contains("id=\"pending-registries\""), "{}", page.text);
+    // The child's certificate is the first read: the birth registry is named.
+    assert!(page.text.contains("data-registry=\"birth\""), "{}", page.text);
+    sim.shutdown().await.unwrap();
+    db.cleanup().await.unwrap();
+}
+
 #[test]
 fn registry_text_is_escaped_never_markup() {
     use enrol_domain::{Address, EvidenceBundle, Fetched, NationalId, RecordRef, Registry};

@@ -17,6 +17,7 @@ pub mod inquiry;
 mod instance;
 mod notice;
 mod output;
+mod pending;
 mod precheck;
 mod registry_source;
 mod replay;

@@ -38,6 +38,11 @@ pub async fn page_handler(console: &Console, ctx: &Ctx, round: &str) -> Result<M
     let run = verification.run.clone();
     let running = run.as_ref().is_some_and(|r| r.state == JobState::Running);
     let state = info.state;
+    let waiting = if counts.pending > 0 {
+        engine.orchestrator().pending_registries(round).await?
+    } else {
+        BTreeMap::new()
+    };
     let seats_by_priority: Option<BTreeMap<String, u32>> = if state >= RoundState::Allocated {
         let mut totals = BTreeMap::new();
         for school in engine.orchestrator().school_reports(round).await? {
@@ -101,6 +106,19 @@ pub async fn page_handler(console: &Console, ctx: &Ctx, round: &str) -> Result<M
                             }
                         }
                         JobState::Failed => { " · " span.error { (lang.pick("失败", "failed")) ": " (run.error.as_deref().unwrap_or("")) } }
+                    }
+                }
+            }
+        }
+        @if !waiting.is_empty() {
+            section.panel #pending-registries {
+                h2 { (lang.pick("待登记机关响应", "Waiting for registries")) }
+                p.secondary { (lang.pick("以下登记机关未能应答，相关申请保持待核验；登记机关恢复后再次核验即可。", "These registries did not answer; their applications stay pending. Verify again once they are back.")) }
+                table.data.compact {
+                    tbody {
+                        @for (registry, n) in &waiting {
+                            tr data-registry=(registry) { th { (i18n::registry(lang, registry)) } td.num { (n) } }
+                        }
                     }
                 }
             }
