@@ -119,12 +119,14 @@ pub(crate) async fn precheck(
     fields.insert("submitted_at".to_owned(), Value::from(chrono::Utc::now().to_rfc3339()));
     let app: Application = from_slice(&serde_json::to_vec(&fields).expect("serialisable"))?;
     let answer = state
-        .evidence
-        .precheck(&state.orchestrator, &app, &citizen.id)
+        .orchestrator
+        .precheck(&app, &citizen.id, &citizen.actor(), &*state.evidence)
         .await
         .map_err(|err| match err {
             RoundError::UnknownRound(round) => ApiError::invalid("round", format!("there is no round {round:?}")),
-            RoundError::Catalogue(detail) => ApiError::Unavailable { detail },
+            RoundError::Catalogue(err) => ApiError::Unavailable {
+                detail: err.to_string(),
+            },
             other => ApiError::from(other),
         })?;
     let unknown_facts: Vec<UnknownFact> = answer

@@ -92,13 +92,23 @@ async fn a_precheck_is_the_later_decision_and_tells_a_stranger_nothing() {
     answer.problem(422, "invalid-field");
     assert_eq!(answer.json["field"], "application_id");
 
-    // Nothing was stored but the registry access records.
-    let audit = api.orchestrator.audit_log(ROUND, None, 1_000_000).await.unwrap();
-    assert!(audit.iter().any(|e| e.action == "registry_access"));
+    // Nothing was stored but the registry access records (查询留痕), each
+    // under the app and citizen that asked, for no application.
+    use enrol_store::registry_access;
+    use enrol_store::sea_orm::EntityTrait;
+    let accesses = registry_access::Entity::find()
+        .all(api.orchestrator.store().connection())
+        .await
+        .unwrap();
+    assert!(accesses.len() >= apps.len(), "{} accesses", accesses.len());
     assert!(
-        audit
+        accesses
             .iter()
-            .all(|e| e.action == "registry_access" || e.action == "round_opened"),
+            .all(|a| a.application_id.is_none() && a.actor.starts_with("app:gov-app:"))
+    );
+    let audit = api.orchestrator.audit_log(ROUND, None, 1_000_000).await.unwrap();
+    assert!(
+        audit.iter().all(|e| e.action == "round_opened"),
         "{:?}",
         audit.iter().map(|e| &e.action).collect::<Vec<_>>()
     );

@@ -17,9 +17,11 @@ use enrol_domain::{
 use enrol_rules::Policy;
 use serde::Serialize;
 
-use crate::error::{RoundError, corrupt};
+use crate::context::RoundContext;
+use crate::decide::{AccessContext, store_accesses};
+use crate::error::RoundError;
 use crate::round::{Orchestrator, load_round};
-use crate::verify::{EvidenceSource, Gathered};
+use crate::source::{Access, Evidence, EvidenceSource};
 
 /// A fact the pre-check could not learn in time (a registry stayed down or slow).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -70,39 +72,51 @@ fn epoch() -> DateTime<Utc> {
 impl Orchestrator {
     /// Pre-checks `app` for `citizen` (see the module docs). The round's
     /// policy and, once fixed at verification, its school catalogue decide;
-    /// before that the catalogue is read from the source.
-    pub async fn precheck<S: EvidenceSource>(
+    /// before that the catalogue is read from the source. The registry
+    /// accesses are stored under `actor`; nothing else is.
+    pub async fn precheck(
         &self,
         app: &Application,
         citizen: &NationalId,
-        source: &S,
+        actor: &str,
+        source: &dyn EvidenceSource,
     ) -> Result<Precheck, RoundError> {
-        let round = load_round(self.store.connection(), app.round.as_str()).await?;
-        let policy = Policy::from_toml_str(&round.policy_toml)?;
-        let schools: SchoolCatalogue = match &round.schools_json {
-            Some(json) => serde_json::from_str(json).map_err(|e| corrupt("school catalogue", e))?,
-            None => source.school_catalogue().await.map_err(RoundError::Catalogue)?,
+        let row = load_round(self.store.connection(), app.round.as_str()).await?;
+        let mut accesses = Vec::new();
+        let round = if row.schools_json.is_some() {
+            RoundContext::from_row(&row)?
+        } else {
+            let read = source.school_catalogue().await;
+            accesses.extend(read.accesses);
+            match read.value {
+                Ok(catalogue) => RoundContext::with_schools(&row, row.state.parse()?, catalogue)?,
+                Err(err) => {
+                    self.store_precheck_accesses(&row.id, actor, &accesses).await?;
+                    return Err(RoundError::Catalogue(Box::new(err)));
+                }
+            }
         };
-        let named = app.guardians().contains(&citizen);
-        if !named {
-            self.record_accesses(&round.id, source).await?;
-            return Ok(unknown_child(app, &policy, &schools));
+        let (policy, schools) = (&*round.policy, &*round.schools);
+        if !app.guardians().contains(&citizen) {
+            self.store_precheck_accesses(&row.id, actor, &accesses).await?;
+            return Ok(unknown_child(app, policy, schools));
         }
-        let gathered = source.gather(app, EvidenceBundle::default(), &policy, &schools).await;
-        self.record_accesses(&round.id, source).await?;
-        let (bundle, complete) = match gathered {
-            Gathered::Complete(bundle) => (bundle, true),
-            Gathered::Incomplete { bundle, .. } => (bundle, false),
+        let gathered = source.gather(app, EvidenceBundle::default(), &round).await;
+        accesses.extend(gathered.accesses);
+        self.store_precheck_accesses(&row.id, actor, &accesses).await?;
+        let (bundle, complete) = match gathered.value {
+            Evidence::Complete(bundle) => (bundle, true),
+            Evidence::Incomplete { bundle, .. } => (bundle, false),
         };
         let certificate = bundle.birth_certificates.get(&app.child_id).map(|f| f.record.as_ref());
         match certificate {
             // Known not to be a parent, or no certificate: the unknown child's answer.
-            Some(Some(c)) if !c.names_parent(citizen) => return Ok(unknown_child(app, &policy, &schools)),
-            Some(None) => return Ok(unknown_child(app, &policy, &schools)),
+            Some(Some(c)) if !c.names_parent(citizen) => return Ok(unknown_child(app, policy, schools)),
+            Some(None) => return Ok(unknown_child(app, policy, schools)),
             _ => {}
         }
         if !complete {
-            let unknown_facts = enrol_rules::plan_reads(app, &bundle, &policy, &schools)
+            let unknown_facts = enrol_rules::plan_reads(app, &bundle, policy, schools)
                 .iter()
                 .map(|read| {
                     let record = read.record_ref();
@@ -120,12 +134,33 @@ impl Orchestrator {
                 unknown_facts,
             });
         }
-        let evaluation = enrol_rules::evaluate(app, &bundle, &policy, &schools, None);
+        let evaluation = enrol_rules::evaluate(app, &bundle, policy, schools, None);
         Ok(Precheck {
             decision: Some(evaluation.decision),
-            why_not_better_tier: enrol_rules::explain(app, &bundle, &policy, &schools),
+            why_not_better_tier: enrol_rules::explain(app, &bundle, policy, schools),
             unknown_facts: Vec::new(),
         })
+    }
+
+    /// The pre-check's registry accesses, the one thing it stores.
+    async fn store_precheck_accesses(
+        &self,
+        round_id: &str,
+        actor: &str,
+        accesses: &[Access],
+    ) -> Result<(), RoundError> {
+        if accesses.is_empty() {
+            return Ok(());
+        }
+        let tx = self.store.begin_write().await?;
+        let context = AccessContext {
+            round_id,
+            application_id: None,
+            actor,
+        };
+        store_accesses(&tx, context, accesses).await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
