@@ -770,6 +770,15 @@ async fn an_officer_runs_the_sample_round_in_the_console_in_a_real_browser() {
     tab.open(&format!("/console/rounds/{ROUND}/notice"));
     let rows = tab.count("#notice tbody tr");
     assert!(rows >= 33, "{rows} seats in the notice");
+    // Printed, the notice is the table alone: no header, navigation or form.
+    tab.browser
+        .call(Some(&tab.page), "Emulation.setEmulatedMedia", json!({"media": "print"}));
+    let printed = tab.eval(
+        "['header.top', 'nav.round', 'form.inline', '#notice'].map(s => getComputedStyle(document.querySelector(s)).display)",
+    );
+    assert_eq!(printed, json!(["none", "none", "none", "table"]), "print styles");
+    tab.browser
+        .call(Some(&tab.page), "Emulation.setEmulatedMedia", json!({"media": ""}));
     let page_text = tab.eval("document.body.innerText").as_str().unwrap().to_owned();
     for line in std::fs::read_to_string(common::sample_dir().join("applications.jsonl"))
         .unwrap()
