@@ -14,7 +14,7 @@ use enrol_orchestrator::{ApplicationView, EvidenceSource, Orchestrator, ReviewRe
 use crate::auth::{Credentials, Officer};
 use crate::config::ApiConfig;
 use crate::model::{Verification, VerificationRun};
-use crate::state::{AppState, Source};
+use crate::state::AppState;
 
 /// A cheap-to-clone handle on the engine.
 #[derive(Clone)]
@@ -33,10 +33,10 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    pub fn new<S: EvidenceSource + 'static>(orchestrator: Orchestrator, evidence: Arc<S>, config: ApiConfig) -> Engine {
+    pub fn new(orchestrator: Orchestrator, evidence: Arc<dyn EvidenceSource>, config: ApiConfig) -> Engine {
         let state = AppState {
             orchestrator,
-            evidence: Arc::new(Source(evidence)),
+            evidence,
             verify_options: config.verify,
             runs: Arc::new(Mutex::new(BTreeMap::new())),
         };
@@ -113,8 +113,8 @@ impl Engine {
         officer: &str,
     ) -> Result<ApplicationView, RoundError> {
         self.state
-            .evidence
-            .resolve_review(&self.state.orchestrator, application_id, resolution, officer)
+            .orchestrator
+            .resolve_review(application_id, resolution, officer, &*self.state.evidence)
             .await
     }
 }

@@ -62,16 +62,12 @@ pub use problem::{PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem};
 /// The whole API over an orchestrator and an evidence source (the registry
 /// adapters, for verification and review). [`Engine::router`] is the same,
 /// for a server that also serves the console over the same engine.
-pub fn router<S: EvidenceSource + 'static>(orchestrator: Orchestrator, evidence: Arc<S>, config: ApiConfig) -> Router {
+pub fn router(orchestrator: Orchestrator, evidence: Arc<dyn EvidenceSource>, config: ApiConfig) -> Router {
     routers(orchestrator, evidence, config).api
 }
 
 /// [`router`], with the admin router beside it.
-pub fn routers<S: EvidenceSource + 'static>(
-    orchestrator: Orchestrator,
-    evidence: Arc<S>,
-    config: ApiConfig,
-) -> Routers {
+pub fn routers(orchestrator: Orchestrator, evidence: Arc<dyn EvidenceSource>, config: ApiConfig) -> Routers {
     Engine::new(orchestrator, evidence, config).routers()
 }
 

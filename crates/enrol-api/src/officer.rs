@@ -587,8 +587,8 @@ pub(crate) async fn resolve_review(
         });
     }
     let view = state
-        .evidence
-        .resolve_review(&state.orchestrator, &id, resolution, &officer.name)
+        .orchestrator
+        .resolve_review(&id, resolution, &officer.name, &*state.evidence)
         .await?;
     let reason = state.orchestrator.state_reason(&id).await?;
     Ok(Json(ApplicationStatus::new(view, reason)))

@@ -229,7 +229,15 @@ impl ApiError {
             RoundError::Policy(err) => ApiError::invalid("policy_toml", err.to_string()),
             // The caller maps seed errors to the field it took the seed from.
             RoundError::Seed(detail) => ApiError::invalid("seed", detail),
-            RoundError::Catalogue(detail) => ApiError::Unavailable { detail },
+            err @ RoundError::NoCatalogue { .. } => ApiError::Conflict {
+                kind: "round-state",
+                title: "The round is not in a state that allows this",
+                detail: err.to_string(),
+                existing_application_id: None,
+            },
+            err @ RoundError::Catalogue(_) => ApiError::Unavailable {
+                detail: err.to_string(),
+            },
             err @ (RoundError::Allocation(_) | RoundError::Store(_) | RoundError::Corrupt(_)) => ApiError::Internal {
                 detail: err.to_string(),
             },

@@ -1,69 +1,20 @@
-//! What every handler shares: the orchestrator, the evidence source (behind
-//! an object-safe wrapper, so handlers are not generic) and the verification
-//! runs in progress.
+//! What every handler shares: the orchestrator, the evidence source (an
+//! `Arc<dyn EvidenceSource>`, so handlers are not generic) and the
+//! verification runs in progress.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Utc;
-use enrol_orchestrator::{
-    ApplicationView, EvidenceSource, Orchestrator, ReviewResolution, RoundError, VerifyOptions, VerifyProgress,
-    VerifyReport,
-};
-use futures::future::BoxFuture;
+use enrol_orchestrator::{EvidenceSource, Orchestrator, VerifyOptions, VerifyProgress};
 
 use crate::model::{JobState, VerificationRun};
-
-/// The evidence source, with the two orchestrator calls that need it.
-pub(crate) trait Evidence: Send + Sync {
-    fn verify<'a>(
-        &'a self,
-        orchestrator: &'a Orchestrator,
-        round_id: &'a str,
-        options: VerifyOptions,
-        actor: &'a str,
-        progress: &'a (dyn Fn(VerifyProgress) + Sync),
-    ) -> BoxFuture<'a, Result<VerifyReport, RoundError>>;
-
-    fn resolve_review<'a>(
-        &'a self,
-        orchestrator: &'a Orchestrator,
-        application_id: &'a str,
-        resolution: ReviewResolution,
-        officer: &'a str,
-    ) -> BoxFuture<'a, Result<ApplicationView, RoundError>>;
-}
-
-pub(crate) struct Source<S>(pub Arc<S>);
-
-impl<S: EvidenceSource + 'static> Evidence for Source<S> {
-    fn verify<'a>(
-        &'a self,
-        orchestrator: &'a Orchestrator,
-        round_id: &'a str,
-        options: VerifyOptions,
-        actor: &'a str,
-        progress: &'a (dyn Fn(VerifyProgress) + Sync),
-    ) -> BoxFuture<'a, Result<VerifyReport, RoundError>> {
-        Box::pin(orchestrator.verify(round_id, &*self.0, options, actor, progress))
-    }
-
-    fn resolve_review<'a>(
-        &'a self,
-        orchestrator: &'a Orchestrator,
-        application_id: &'a str,
-        resolution: ReviewResolution,
-        officer: &'a str,
-    ) -> BoxFuture<'a, Result<ApplicationView, RoundError>> {
-        Box::pin(orchestrator.resolve_review(application_id, resolution, officer, &*self.0))
-    }
-}
 
 /// Shared by all handlers; cheap to clone.
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub orchestrator: Orchestrator,
-    pub evidence: Arc<dyn Evidence>,
+    pub evidence: Arc<dyn EvidenceSource>,
     pub verify_options: VerifyOptions,
     /// The latest verification run per round since this server started.
     pub runs: Arc<Mutex<BTreeMap<String, VerificationRun>>>,
@@ -130,8 +81,8 @@ impl AppState {
                     .increment(1);
             };
             let outcome = state
-                .evidence
-                .verify(&state.orchestrator, &round_id, options, &officer, &progress)
+                .orchestrator
+                .verify(&round_id, &*state.evidence, options, &officer, &progress)
                 .await;
             let mut runs = state.runs.lock().unwrap_or_else(PoisonError::into_inner);
             if let Some(run) = runs.get_mut(&round_id) {

@@ -11,7 +11,7 @@ use enrol_rules::Policy;
 use enrol_store::sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use enrol_store::{assignment, decision, evidence_snapshot, round};
 
-use crate::error::{RoundError, corrupt};
+use crate::error::{Corrupt, RoundError, Stored, decode};
 use crate::round::{Orchestrator, RoundState, load_round};
 use crate::submit::{load_application, parse_body};
 
@@ -38,32 +38,31 @@ pub(crate) async fn decided<C: ConnectionTrait>(conn: &C, application_id: &str) 
     else {
         return Ok(None);
     };
-    let snapshot_id = row
-        .evidence_snapshot_id
-        .ok_or_else(|| corrupt("decision", format!("decision {} has no evidence snapshot", row.id)))?;
+    let missing = || Corrupt::MissingSnapshot {
+        application: application_id.to_owned(),
+        decision: row.id,
+    };
+    let snapshot_id = row.evidence_snapshot_id.ok_or_else(missing)?;
     let snapshot = evidence_snapshot::Entity::find_by_id(snapshot_id)
         .one(conn)
         .await?
-        .ok_or_else(|| corrupt("decision", format!("evidence snapshot {snapshot_id} is missing")))?;
-    let bundle: EvidenceBundle = serde_json::from_str(&snapshot.bundle).map_err(|e| corrupt("evidence snapshot", e))?;
+        .ok_or_else(missing)?;
+    let bundle: EvidenceBundle = decode(Stored::EvidenceSnapshot, application_id, &snapshot.bundle)?;
     let round = load_round(conn, &app_row.round_id).await?;
     if round.policy_version != row.policy_version {
-        return Err(corrupt(
-            "decision",
-            format!(
-                "decision {} cites policy {} but round {} runs {}",
-                row.id, row.policy_version, round.id, round.policy_version
-            ),
-        ));
+        return Err(Corrupt::PolicyMismatch {
+            application: application_id.to_owned(),
+            cited: row.policy_version.clone(),
+            runs: round.policy_version.clone(),
+        }
+        .into());
     }
     let policy = Policy::from_toml_str(&round.policy_toml)?;
-    let schools: SchoolCatalogue = serde_json::from_str(
-        round
-            .schools_json
-            .as_deref()
-            .ok_or_else(|| corrupt("round", "a decision without the school catalogue"))?,
-    )
-    .map_err(|e| corrupt("school catalogue", e))?;
+    let json = round.schools_json.as_deref().ok_or_else(|| Corrupt::MissingCatalogue {
+        round: round.id.clone(),
+        state: round.state.clone(),
+    })?;
+    let schools: SchoolCatalogue = decode(Stored::SchoolCatalogue, &round.id, json)?;
     Ok(Some(Decided {
         app: parse_body(&app_row)?,
         bundle,
@@ -143,8 +142,11 @@ impl Orchestrator {
             });
         };
         let policy = Policy::from_toml_str(&round.policy_toml)?;
-        let schools: SchoolCatalogue = serde_json::from_str(round.schools_json.as_deref().unwrap_or("{}"))
-            .map_err(|e| corrupt("school catalogue", e))?;
+        let schools: SchoolCatalogue = decode(
+            Stored::SchoolCatalogue,
+            &round.id,
+            round.schools_json.as_deref().unwrap_or("{}"),
+        )?;
         let cutoffs = enrol_allocation::cutoffs(&instance, &allocation);
         Ok(crate::cutoffs::cutoff_lines(&cutoffs, &schools, &policy))
     }

@@ -7,13 +7,15 @@
 use enrol_domain::{SchoolKind, Status};
 use enrol_store::sea_orm::ActiveValue::Set;
 use enrol_store::sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter};
-use enrol_store::{AuditEntry, append_audit, assignment, decision};
+use enrol_store::{AuditEntry, append_audit, assignment, school_seat};
 
-use crate::error::{RoundError, corrupt};
+use crate::context::RoundContext;
+use crate::decide::{current_decision, parse_evaluation};
+use crate::error::{Corrupt, RoundError};
 use crate::inquiry::Seat;
-use crate::round::{Orchestrator, RoundState, load_round, now};
+use crate::locks::{lock_application, lock_school, share_round_in};
+use crate::round::{Orchestrator, RoundState, now};
 use crate::submit::{ApplicationState, load_application};
-use crate::verify::parse_evaluation;
 
 impl Orchestrator {
     /// Corrects the seat of one application of a published round: `None`
@@ -30,27 +32,24 @@ impl Orchestrator {
         if reason.trim().is_empty() {
             return Err(RoundError::Correction("a correction needs a reason".to_owned()));
         }
+        let round_id = load_application(self.store.connection(), application_id)
+            .await?
+            .round_id;
         let tx = self.store.begin_write().await?;
-        let app = load_application(&tx, application_id).await?;
-        let round = load_round(&tx, &app.round_id).await?;
-        if round.state.parse::<RoundState>()? != RoundState::Published {
-            return Err(RoundError::WrongState {
-                round: round.id,
-                state: round.state,
-                expected: "published",
-            });
-        }
+        let round = share_round_in(&tx, &round_id, &[RoundState::Published], "published").await?;
+        let app = lock_application(&tx, application_id).await?;
         let row = assignment::Entity::find_by_id(application_id)
             .one(&tx)
             .await?
             .ok_or_else(|| {
                 RoundError::Correction(format!("application {application_id} took no part in the allocation"))
             })?;
-        let current = decision::Entity::find()
-            .filter(decision::Column::CurrentFor.eq(application_id))
-            .one(&tx)
+        let current = current_decision(&tx, application_id)
             .await?
-            .ok_or_else(|| corrupt("decision", format!("{application_id} has none")))?;
+            .ok_or_else(|| Corrupt::MissingDecision {
+                application: application_id.to_owned(),
+                state: app.state.clone(),
+            })?;
         let evaluation = parse_evaluation(&current)?;
         if school_id.is_some() && evaluation.decision.status != Status::Eligible {
             return Err(RoundError::Correction(format!(
@@ -66,20 +65,31 @@ impl Orchestrator {
         let (route, choice_rank, priority, unit_no) = match school_id {
             None => ("none", None, None, None),
             Some(school) => {
-                let schools: enrol_domain::SchoolCatalogue =
-                    serde_json::from_str(round.schools_json.as_deref().unwrap_or("{}"))
-                        .map_err(|e| corrupt("school catalogue", e))?;
-                let policy = enrol_rules::Policy::from_toml_str(&round.policy_toml)?;
-                let target = schools
-                    .values()
-                    .find(|s| s.id.as_str() == school && s.stage == policy.stage())
+                let context = RoundContext::from_row(&round)?;
+                let target = context
+                    .round_schools()
+                    .find(|s| s.id.as_str() == school)
                     .ok_or_else(|| RoundError::Correction(format!("{school} is not a school of this round")))?;
+                // The school's row is locked while its seats are counted and
+                // one is taken: a concurrent correction into the same school
+                // waits, then counts this seat.
+                let capacity = match lock_school(&tx, &round.id, school).await? {
+                    Some(seats) => seats.capacity,
+                    None => {
+                        // A round allocated before school rows existed gets its row now.
+                        insert_school_seats(&tx, &context).await?;
+                        lock_school(&tx, &round.id, school)
+                            .await?
+                            .map(|s| s.capacity)
+                            .unwrap_or_else(|| i32::try_from(context.capacity_of(target)).unwrap_or(i32::MAX))
+                    }
+                };
                 let taken = assignment::Entity::find()
                     .filter(assignment::Column::RoundId.eq(round.id.as_str()))
                     .filter(assignment::Column::SchoolId.eq(school))
                     .count(&tx)
                     .await?;
-                if taken >= u64::from(target.capacity_in(policy.entry_year())) {
+                if taken >= u64::try_from(capacity).unwrap_or(0) {
                     return Err(RoundError::Correction(format!("{school} has no free seat")));
                 }
                 let decision = &evaluation.decision;
@@ -150,4 +160,33 @@ impl Orchestrator {
             unit_no: row.unit_no,
         })
     }
+}
+
+/// One row per school of the round's stage, with its seats (the rows seat
+/// corrections lock). Rows already there are kept.
+pub(crate) async fn insert_school_seats<C: enrol_store::sea_orm::ConnectionTrait>(
+    conn: &C,
+    round: &RoundContext,
+) -> Result<(), RoundError> {
+    use enrol_store::sea_orm::sea_query::OnConflict;
+    let rows: Vec<school_seat::ActiveModel> = round
+        .round_schools()
+        .map(|school| school_seat::ActiveModel {
+            round_id: Set(round.round_id.clone()),
+            school_id: Set(school.id.to_string()),
+            capacity: Set(i32::try_from(round.capacity_of(school)).unwrap_or(i32::MAX)),
+        })
+        .collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    school_seat::Entity::insert_many(rows)
+        .on_conflict(
+            OnConflict::columns([school_seat::Column::RoundId, school_seat::Column::SchoolId])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(conn)
+        .await?;
+    Ok(())
 }

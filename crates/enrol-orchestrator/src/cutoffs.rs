@@ -13,7 +13,6 @@ use enrol_domain::{LOTTERY_PRIORITY, SchoolCatalogue, SchoolKind};
 use enrol_rules::Policy;
 
 use crate::output::csv_field;
-use crate::verify::round_schools;
 
 /// The header of `cutoffs.csv`.
 pub const CUTOFF_COLUMNS: [&str; 8] = [
@@ -73,7 +72,10 @@ pub fn priority_of_key(policy: &Policy, key: &[i64]) -> Option<String> {
 /// school the allocation instance does not list admitted no one.
 pub fn cutoff_lines(cutoffs: &[Cutoff], schools: &SchoolCatalogue, policy: &Policy) -> Vec<CutoffLine> {
     let by_id: BTreeMap<&str, &Cutoff> = cutoffs.iter().map(|c| (c.school.as_str(), c)).collect();
-    let mut lines: Vec<CutoffLine> = round_schools(schools, policy.stage())
+    let stage = policy.stage();
+    let mut lines: Vec<CutoffLine> = schools
+        .values()
+        .filter(|s| s.stage == stage)
         .map(|school| {
             let capacity = school.capacity_in(policy.entry_year());
             let found = by_id.get(school.id.as_str());

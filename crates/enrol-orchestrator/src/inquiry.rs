@@ -9,10 +9,11 @@ use enrol_store::sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilte
 use enrol_store::{application, assignment, audit_log, decision, round};
 use serde::Serialize;
 
-use crate::error::{RoundError, corrupt};
+use crate::context::RoundContext;
+use crate::decide::{current_decision, parse_decision};
+use crate::error::{RoundError, Stored, decode};
 use crate::round::{Orchestrator, RoundInfo, RoundState, info, load_round};
 use crate::submit::{ApplicationState, ApplicationView, load_application, parse_status};
-use crate::verify::round_schools;
 
 /// The seat an application holds after allocation (one row of `assignments.csv`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -79,11 +80,9 @@ impl Orchestrator {
     pub async fn decision(&self, application_id: &str) -> Result<Option<Decision>, RoundError> {
         let conn = self.store.connection();
         load_application(conn, application_id).await?;
-        let row = decision::Entity::find()
-            .filter(decision::Column::CurrentFor.eq(application_id))
-            .one(conn)
-            .await?;
-        row.map(|d| serde_json::from_str(&d.decision).map_err(|e| corrupt("decision", e)))
+        current_decision(conn, application_id)
+            .await?
+            .map(|d| parse_decision(&d))
             .transpose()
     }
 
@@ -142,7 +141,8 @@ impl Orchestrator {
             .all(conn)
             .await?
             .into_iter()
-            .map(|d| Ok((d.application_id, parse_status(&d.status)?)))
+            .map(|d| Ok((parse_status(&d.application_id, &d.status)?, d.application_id)))
+            .map(|r: Result<_, RoundError>| r.map(|(status, id)| (id, status)))
             .collect::<Result<_, RoundError>>()?;
         rows.into_iter()
             .map(|row| {
@@ -163,19 +163,17 @@ impl Orchestrator {
     /// verification reads.
     pub async fn school_reports(&self, round_id: &str) -> Result<Vec<SchoolReport>, RoundError> {
         let conn = self.store.connection();
-        let round = load_round(conn, round_id).await?;
-        let state: RoundState = round.state.parse()?;
-        let Some(schools_json) = round.schools_json.as_deref() else {
-            return Err(RoundError::WrongState {
-                round: round.id,
-                state: round.state,
-                expected: "verifying or later (the school catalogue is read at verification)",
-            });
+        let context = match RoundContext::from_row(&load_round(conn, round_id).await?) {
+            Err(RoundError::NoCatalogue { round, state }) => {
+                return Err(RoundError::WrongState {
+                    round,
+                    state,
+                    expected: "verifying or later (the school catalogue is read at verification)",
+                });
+            }
+            other => other?,
         };
-        let schools: enrol_domain::SchoolCatalogue =
-            serde_json::from_str(schools_json).map_err(|e| corrupt("school catalogue", e))?;
-        let policy = enrol_rules::Policy::from_toml_str(&round.policy_toml)?;
-
+        let (state, policy) = (context.state, &context.policy);
         let live: std::collections::BTreeSet<String> = application::Entity::find()
             .filter(application::Column::RoundId.eq(round_id))
             .filter(application::Column::State.is_in([
@@ -200,7 +198,7 @@ impl Orchestrator {
             .all(conn)
             .await?;
         for row in eligible.iter().filter(|d| live.contains(&d.application_id)) {
-            let decision: Decision = serde_json::from_str(&row.decision).map_err(|e| corrupt("decision", e))?;
+            let decision: Decision = parse_decision(row)?;
             for school in &decision.preferences {
                 *listed.entry(school.to_string()).or_default() += 1;
             }
@@ -218,7 +216,8 @@ impl Orchestrator {
         let mut priorities: Vec<String> = policy.tier_names().iter().map(|t| (*t).to_owned()).collect();
         priorities.push(enrol_domain::LOTTERY_PRIORITY.to_owned());
 
-        Ok(round_schools(&schools, policy.stage())
+        Ok(context
+            .round_schools()
             .map(|school| {
                 let id = school.id.as_str();
                 let here: Vec<&Seat> = seats.iter().filter(|s| s.school_id.as_deref() == Some(id)).collect();
@@ -267,7 +266,7 @@ impl Orchestrator {
         rows.into_iter()
             .map(|row| {
                 Ok(AuditRecord {
-                    details: serde_json::from_str(&row.details).map_err(|e| corrupt("audit entry", e))?,
+                    details: decode(Stored::AuditEntry, &row.id.to_string(), &row.details)?,
                     id: row.id,
                     at: row.at,
                     actor: row.actor,

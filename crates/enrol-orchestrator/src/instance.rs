@@ -12,10 +12,12 @@ use enrol_store::sea_orm::{
 };
 use enrol_store::{application, assignment, decision, insert_chunked};
 
-use crate::error::{RoundError, corrupt};
-use crate::round::{Orchestrator, RoundInfo, RoundState, expect_state, now, set_state, sha256_hex};
+use crate::context::RoundContext;
+use crate::correction::insert_school_seats;
+use crate::error::{Corrupt, RoundError, Stored, decode};
+use crate::locks::lock_round_in;
+use crate::round::{Orchestrator, RoundInfo, RoundState, now, set_state, sha256_hex};
 use crate::submit::ApplicationState;
-use crate::verify::round_schools;
 
 /// The allocation instance of a round: every school of the round's stage with
 /// its seats for the entry year, and every eligible child with its lottery
@@ -41,7 +43,9 @@ pub fn build_instance(
 
 /// The schools of the round's stage, as the instance lists them.
 fn instance_schools(schools: &SchoolCatalogue, stage: Stage, entry_year: i32) -> Vec<School> {
-    round_schools(schools, stage)
+    schools
+        .values()
+        .filter(|s| s.stage == stage)
         .map(|s| School {
             id: s.id.to_string(),
             capacity: s.capacity_in(entry_year),
@@ -109,7 +113,7 @@ impl Orchestrator {
         actor: &str,
     ) -> Result<RoundInfo, RoundError> {
         let tx = self.store.begin_write().await?;
-        let row = expect_state(&tx, round_id, RoundState::Verified, "verified").await?;
+        let row = lock_round_in(&tx, round_id, RoundState::Verified).await?;
         let round_seed = match (&row.round_seed, reveal) {
             (Some(whole), None) => whole.clone(),
             (Some(_), Some(_)) => {
@@ -139,13 +143,7 @@ impl Orchestrator {
                 format!("{sealed}-{public}")
             }
         };
-        let policy = enrol_rules::Policy::from_toml_str(&row.policy_toml)?;
-        let schools: SchoolCatalogue = serde_json::from_str(
-            row.schools_json
-                .as_deref()
-                .ok_or_else(|| corrupt("round", "verified without a school catalogue"))?,
-        )
-        .map_err(|e| corrupt("school catalogue", e))?;
+        let context = RoundContext::from_row(&row)?;
 
         // Applications that take part: decided by the rules, or accepted by an
         // officer. Their current decisions are paged through in ascending id;
@@ -191,18 +189,19 @@ impl Orchestrator {
                 .into_iter()
                 .collect();
             for (decision_id, id, evaluation_json) in &page {
-                if after.as_deref().is_some_and(|previous| previous >= id.as_str()) {
-                    return Err(corrupt(
-                        "decision order",
-                        format!("the database returned {id} out of order"),
-                    ));
+                if let Some(previous) = after.as_deref().filter(|previous| *previous >= id.as_str()) {
+                    return Err(Corrupt::OutOfOrder {
+                        round: round_id.to_owned(),
+                        id: id.clone(),
+                        previous: previous.to_owned(),
+                    }
+                    .into());
                 }
                 after = Some(id.clone());
                 if !in_page.contains(id) {
                     continue;
                 }
-                let mut evaluation: Evaluation =
-                    serde_json::from_str(evaluation_json).map_err(|e| corrupt(&format!("decision of {id}"), e))?;
+                let mut evaluation: Evaluation = decode(Stored::Evaluation, id, evaluation_json)?;
                 let mut preferences = Vec::new();
                 if evaluation.decision.status == Status::Eligible {
                     evaluation.decision.lottery =
@@ -245,18 +244,17 @@ impl Orchestrator {
             }
         }
         if seating.len() as u64 != expected {
-            return Err(corrupt(
-                "decision",
-                format!(
-                    "{expected} applications take part, but {} have a current decision",
-                    seating.len()
-                ),
-            ));
+            return Err(Corrupt::DecisionCount {
+                round: round_id.to_owned(),
+                taking_part: expected,
+                decided: seating.len(),
+            }
+            .into());
         }
         let instance = Instance {
             mechanism: Mechanism::DeferredAcceptance,
             overflow: true,
-            schools: instance_schools(&schools, policy.stage(), policy.entry_year()),
+            schools: instance_schools(&context.schools, context.policy.stage(), context.policy.entry_year()),
             applicants,
         };
         let allocation = enrol_allocation::allocate(&instance)?;
@@ -290,6 +288,7 @@ impl Orchestrator {
         }
         drop(seating);
         insert_chunked(&tx, rows).await?;
+        insert_school_seats(&tx, &context).await?;
 
         let instance_json = serde_json::to_string_pretty(&instance).expect("serialisable") + "\n";
         let mut active = row.clone().into_active_model();

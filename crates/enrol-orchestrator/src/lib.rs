@@ -7,14 +7,22 @@
 //! and a restart continues where the round stood.
 //!
 //! The orchestrator knows the store, the rules and the allocation; it reaches
-//! the registries only through an [`EvidenceSource`], and knows no HTTP.
+//! the registries only through an [`EvidenceSource`] (held as
+//! `Arc<dyn EvidenceSource>`), and knows no HTTP. One module decides an
+//! application (evidence snapshot → evaluation → decision → state) for both
+//! verification and review; a [`RoundContext`] carries the round's policy,
+//! version and school catalogue, decoded once.
 
+mod access;
 mod answers;
+mod context;
 mod correction;
 mod cutoffs;
+mod decide;
 mod error;
 pub mod inquiry;
 mod instance;
+mod locks;
 mod notice;
 mod output;
 mod pending;
@@ -22,13 +30,16 @@ mod registry_source;
 mod replay;
 mod review;
 mod round;
+mod source;
 mod submit;
 mod verify;
 
+pub use access::PersonAccess;
+pub use context::RoundContext;
 pub use cutoffs::{
     CUTOFF_COLUMNS, CutoffLine, NOTICE_CUTOFF_HEADER, cutoff_lines, cutoffs_csv, notice_cutoffs_csv, priority_of_key,
 };
-pub use error::RoundError;
+pub use error::{Corrupt, RoundError, Stored};
 pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
@@ -38,5 +49,6 @@ pub use replay::{
 };
 pub use review::ReviewResolution;
 pub use round::{Orchestrator, RoundInfo, RoundSeed, RoundState};
+pub use source::{Access, Evidence, EvidenceSource, FailureRecord, Gathered, ReadError, Recorded};
 pub use submit::{ApplicationState, ApplicationView, SubmitOutcome};
-pub use verify::{EvidenceSource, Gathered, VerifyOptions, VerifyProgress, VerifyReport};
+pub use verify::{VerifyOptions, VerifyProgress, VerifyReport};

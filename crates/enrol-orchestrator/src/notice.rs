@@ -13,7 +13,7 @@ use enrol_domain::{EvidenceBundle, MaskedName, NationalId, mask_national_id};
 use enrol_store::sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use enrol_store::{application, assignment, evidence_snapshot};
 
-use crate::error::{RoundError, corrupt};
+use crate::error::{Corrupt, RoundError, Stored, decode};
 use crate::output::csv_field;
 use crate::round::{Orchestrator, RoundState, load_round};
 use crate::submit::load_application;
@@ -90,9 +90,9 @@ async fn latest_bundles<C: ConnectionTrait>(
     latest
         .into_iter()
         .map(|(id, bundle)| {
-            serde_json::from_str::<EvidenceBundle>(&bundle)
+            decode::<EvidenceBundle>(Stored::EvidenceSnapshot, &id, &bundle)
                 .map(|b| (id, b))
-                .map_err(|e| corrupt("evidence snapshot", e))
+                .map_err(RoundError::from)
         })
         .collect()
 }
@@ -110,9 +110,11 @@ impl Orchestrator {
                 expected: "published",
             });
         }
-        let schools: enrol_domain::SchoolCatalogue =
-            serde_json::from_str(round.schools_json.as_deref().unwrap_or("{}"))
-                .map_err(|e| corrupt("school catalogue", e))?;
+        let schools: enrol_domain::SchoolCatalogue = decode(
+            Stored::SchoolCatalogue,
+            round_id,
+            round.schools_json.as_deref().unwrap_or("{}"),
+        )?;
         let children: BTreeMap<String, String> = application::Entity::find()
             .filter(application::Column::RoundId.eq(round_id))
             .all(conn)
@@ -128,10 +130,16 @@ impl Orchestrator {
             .await?
         {
             let Some(school_id) = seat.school_id else { continue };
-            let child = children
-                .get(&seat.application_id)
-                .ok_or_else(|| corrupt("assignment", format!("no application {}", seat.application_id)))?;
-            let child_id = NationalId::parse(child).map_err(|e| corrupt("application child_id", e))?;
+            let child = children.get(&seat.application_id).ok_or_else(|| Corrupt::Value {
+                what: Stored::Application,
+                owner: seat.application_id.clone(),
+                value: "(no such application)".into(),
+            })?;
+            let child_id = NationalId::parse(child).map_err(|_| Corrupt::Value {
+                what: Stored::Application,
+                owner: seat.application_id.clone(),
+                value: "(malformed child id)".into(),
+            })?;
             let name = bundles
                 .get(&seat.application_id)
                 .and_then(|b| b.birth_certificates.get(&child_id))
@@ -166,7 +174,9 @@ impl Orchestrator {
             .one(conn)
             .await?;
         latest
-            .map(|s| serde_json::from_str::<EvidenceBundle>(&s.bundle).map_err(|e| corrupt("evidence snapshot", e)))
+            .map(|s| {
+                decode::<EvidenceBundle>(Stored::EvidenceSnapshot, application_id, &s.bundle).map_err(RoundError::from)
+            })
             .transpose()
     }
 }

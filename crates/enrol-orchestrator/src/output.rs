@@ -17,9 +17,8 @@ use enrol_store::{application, assignment, decision, round};
 
 use crate::answers::allocation_of;
 use crate::cutoffs::{cutoff_lines, cutoffs_csv};
-use crate::error::{RoundError, corrupt};
+use crate::error::{Corrupt, RoundError, Stored, decode, unknown_value};
 use crate::round::{Orchestrator, RoundState, load_round};
-use crate::verify::round_schools;
 
 /// Rows read from the database at once while streaming the output.
 const PAGE: u64 = 1_000;
@@ -124,13 +123,14 @@ impl Orchestrator {
                 unreachable!("writing {} into memory failed: {source}", path.display())
             }
         }
-        let text = |bytes: Vec<u8>| String::from_utf8(bytes).map_err(|e| corrupt("round output", e));
+        // Every byte written is from a `String`: always UTF-8.
+        let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("written from strings");
         Ok(RoundOutput {
-            decisions_jsonl: text(d)?,
-            assignments_csv: text(a)?,
-            schools_csv: text(s)?,
-            instance_json: text(i)?,
-            cutoffs_csv: text(c)?,
+            decisions_jsonl: text(d),
+            assignments_csv: text(a),
+            schools_csv: text(s),
+            instance_json: text(i),
+            cutoffs_csv: text(c),
         })
     }
 
@@ -194,8 +194,13 @@ impl Orchestrator {
             .into());
         }
         let policy = enrol_rules::Policy::from_toml_str(&policy_toml).map_err(RoundError::from)?;
-        let schools: enrol_domain::SchoolCatalogue = serde_json::from_str(schools_json.as_deref().unwrap_or("{}"))
-            .map_err(|e| corrupt("school catalogue", e))?;
+        // Only the columns the files need: the stored instance is written on its own.
+        let schools: enrol_domain::SchoolCatalogue = decode(
+            Stored::SchoolCatalogue,
+            round_id,
+            schools_json.as_deref().unwrap_or("{}"),
+        )
+        .map_err(RoundError::from)?;
 
         let summary = self.stream_rows(round_id, &mut sinks).await?;
 
@@ -217,7 +222,13 @@ impl Orchestrator {
             .map_err(RoundError::from)?;
         let mut by_school: HashMap<String, Vec<(String, Option<String>, usize)>> = HashMap::new();
         for (school, route, priority, seats) in groups {
-            let seats = usize::try_from(seats).map_err(|e| corrupt("seat count", e))?;
+            let seats = usize::try_from(seats).map_err(|_| {
+                RoundError::from(unknown_value(
+                    Stored::SeatCount,
+                    school.as_deref().unwrap_or_default(),
+                    &seats.to_string(),
+                ))
+            })?;
             by_school
                 .entry(school.unwrap_or_default())
                 .or_default()
@@ -228,7 +239,8 @@ impl Orchestrator {
         header.extend(tiers.iter().copied());
         header.extend(["lottery", "overflow"]);
         put(&mut sinks.schools, csv_line(&header).as_bytes())?;
-        for school in round_schools(&schools, policy.stage()) {
+        let stage = policy.stage();
+        for school in schools.values().filter(|s| s.stage == stage) {
             let here = by_school.get(school.id.as_str()).map(Vec::as_slice).unwrap_or_default();
             let count = |keep: &dyn Fn(&str, Option<&str>) -> bool| {
                 here.iter()
@@ -340,20 +352,18 @@ impl Orchestrator {
             for (id, decision_json) in &page {
                 // The files promise byte order of ids; a database collation must not reorder them.
                 if after.as_deref().is_some_and(|previous| previous >= id.as_str()) {
-                    return Err(corrupt(
-                        "decision order",
-                        format!(
-                            "the database returned {id} after {}",
-                            after.as_deref().unwrap_or_default()
-                        ),
-                    )
+                    return Err(RoundError::from(Corrupt::OutOfOrder {
+                        round: round_id.to_owned(),
+                        id: id.clone(),
+                        previous: after.clone().unwrap_or_default(),
+                    })
                     .into());
                 }
                 after = Some(id.clone());
                 if withdrawn.contains(id) {
                     continue;
                 }
-                let head: DecisionHead = serde_json::from_str(decision_json).map_err(|e| corrupt("decision", e))?;
+                let head: DecisionHead = decode(Stored::Decision, id, decision_json).map_err(RoundError::from)?;
                 put(&mut sinks.decisions, decision_json.as_bytes())?;
                 put(&mut sinks.decisions, b"\n")?;
                 let seat = seats.get(id);

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use enrol_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use enrol_store::{application, evidence_snapshot};
 
-use crate::error::{RoundError, corrupt};
+use crate::error::{RoundError, Stored, decode};
 use crate::round::{Orchestrator, load_round};
 use crate::submit::ApplicationState;
 
@@ -50,9 +50,8 @@ impl Orchestrator {
             }
         }
         let mut counts = BTreeMap::new();
-        for failure in latest.into_values().flatten() {
-            let records: Vec<serde_json::Value> =
-                serde_json::from_str(&failure).map_err(|e| corrupt("evidence failure", e))?;
+        for (id, failure) in latest.into_iter().filter_map(|(id, f)| Some((id, f?))) {
+            let records: Vec<serde_json::Value> = decode(Stored::EvidenceSnapshot, &id, &failure)?;
             let registries: BTreeSet<String> = records
                 .iter()
                 .map(|r| r["record"]["registry"].as_str().unwrap_or("engine").to_owned())

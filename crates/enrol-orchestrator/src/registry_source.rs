@@ -1,64 +1,86 @@
 //! The evidence source of a real round: the registry adapters of
-//! `enrol-evidence`, driven by the rules' read plan.
+//! `enrol-evidence`, driven by the rules' read plan. Every request is
+//! recorded into the gathering that made it (a task-local sink), so each
+//! access is returned with the result it served and stored with it.
 
+use std::cell::RefCell;
 use std::sync::Arc;
 
 use enrol_domain::{Application, EvidenceBundle, SchoolCatalogue};
-use enrol_evidence::{AccessLog, GatherOptions, GatherOutcome, Gatherer, Registries, RegistriesConfig};
-use enrol_rules::Policy;
+use enrol_evidence::{
+    Access, AccessRecorder, GatherOptions, GatherOutcome, Gatherer, ReadError, Registries, RegistriesConfig,
+};
 
-use crate::verify::{EvidenceSource, Gathered};
+use crate::context::RoundContext;
+use crate::source::{Evidence, EvidenceSource, Gathered, Recorded};
 
-/// Reads the registries for a round, recording every access for the audit log.
+tokio::task_local! {
+    /// The accesses of the gathering running on this task.
+    static SINK: RefCell<Vec<Access>>;
+}
+
+/// Runs `work`, returning its result with every registry access it made.
+/// The gathering's reads run on the calling task (`join_all`), so the
+/// task-local sink sees all of them and nothing of other gatherings.
+async fn recording<T>(work: impl Future<Output = T>) -> Recorded<T> {
+    SINK.scope(RefCell::new(Vec::new()), async move {
+        let value = work.await;
+        let accesses = SINK.with(|sink| sink.take());
+        Recorded::new(value, accesses)
+    })
+    .await
+}
+
+/// Hands each access to the gathering that made it.
+#[derive(Debug, Default)]
+struct TaskRecorder;
+
+impl AccessRecorder for TaskRecorder {
+    fn record(&self, access: Access) {
+        let mut slot = Some(access);
+        let _ = SINK.try_with(|sink| sink.borrow_mut().extend(slot.take()));
+        if let Some(access) = slot {
+            // Every read goes through `gather` or `school_catalogue`; one
+            // that does not is a bug, and must not pass silently.
+            tracing::error!(registry = ?access.registry, "a registry access outside any gathering");
+        }
+    }
+}
+
+/// Reads the registries for a round, returning every access with the
+/// evidence it served.
 #[derive(Debug, Clone)]
 pub struct RegistryEvidence {
     registries: Registries,
     options: GatherOptions,
-    accesses: Arc<AccessLog>,
 }
 
 impl RegistryEvidence {
     pub fn connect(config: &RegistriesConfig, options: GatherOptions) -> Result<Self, enrol_evidence::ConfigError> {
-        let accesses = Arc::new(AccessLog::new());
-        let registries = Registries::connect(config, accesses.clone())?;
-        Ok(RegistryEvidence {
-            registries,
-            options,
-            accesses,
-        })
+        let registries = Registries::connect(config, Arc::new(TaskRecorder))?;
+        Ok(RegistryEvidence { registries, options })
     }
 }
 
+#[async_trait::async_trait]
 impl EvidenceSource for RegistryEvidence {
-    async fn school_catalogue(&self) -> Result<SchoolCatalogue, String> {
-        self.registries.school_catalogue().await.map_err(|e| e.to_string())
+    async fn school_catalogue(&self) -> Recorded<Result<SchoolCatalogue, ReadError>> {
+        recording(self.registries.school_catalogue()).await
     }
 
-    async fn gather(
-        &self,
-        app: &Application,
-        start: EvidenceBundle,
-        policy: &Policy,
-        schools: &SchoolCatalogue,
-    ) -> Gathered {
-        let (policy, schools) = (policy.clone(), schools.clone());
+    async fn gather(&self, app: &Application, start: EvidenceBundle, round: &RoundContext) -> Gathered {
+        let (policy, schools) = (round.policy.clone(), round.schools.clone());
         let planner =
             move |app: &Application, bundle: &EvidenceBundle| enrol_rules::plan_reads(app, bundle, &policy, &schools);
         let gatherer = Gatherer::new(self.registries.clone(), planner, self.options);
-        match gatherer.gather(app, start).await {
-            GatherOutcome::Complete(bundle) => Gathered::Complete(bundle),
-            GatherOutcome::Pending(incomplete) => Gathered::Incomplete {
-                failure: serde_json::to_string(&incomplete.failure_records()).expect("serialisable"),
+        let recorded = recording(gatherer.gather(app, start)).await;
+        let evidence = match recorded.value {
+            GatherOutcome::Complete(bundle) => Evidence::Complete(bundle),
+            GatherOutcome::Pending(incomplete) => Evidence::Incomplete {
+                failures: incomplete.failure_records(),
                 bundle: incomplete.bundle,
             },
-        }
-    }
-
-    fn drain_accesses(&self) -> Vec<serde_json::Value> {
-        self.accesses
-            .drain()
-            .into_iter()
-            .map(|a| serde_json::to_value(a).expect("serialisable"))
-            .collect()
+        };
+        Recorded::new(evidence, recorded.accesses)
     }
 }

@@ -14,14 +14,13 @@ use enrol_domain::{
 };
 use enrol_domain::{Application, SchoolCatalogue};
 use enrol_rules::Policy;
-use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
-use enrol_store::sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use enrol_store::{application, audit_log, decision, evidence_snapshot};
+use enrol_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use enrol_store::{application, decision, evidence_snapshot};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::answers::{Decided, allocation_of, decided};
-use crate::error::{RoundError, corrupt};
+use crate::error::{Corrupt, RoundError, Stored, decode};
 use crate::instance::build_instance;
 use crate::round::{Orchestrator, RoundState, load_round, now};
 use crate::submit::parse_body;
@@ -170,7 +169,7 @@ impl Orchestrator {
         if d.round.id != round_id {
             return Err(RoundError::UnknownApplication(application_id.to_owned()));
         }
-        let stored: Value = serde_json::from_str(&d.row.decision).map_err(|e| crate::error::corrupt("decision", e))?;
+        let stored: Value = decode(Stored::Decision, application_id, &d.row.decision)?;
         let (again, identical) = redecide(
             &d.app,
             &d.bundle,
@@ -221,17 +220,19 @@ impl Orchestrator {
             "displaced": replay.seat.as_ref().map(|s| s.displaced.len()),
         });
         let tx = self.store.begin_write().await?;
-        audit_log::ActiveModel {
-            id: NotSet,
-            round_id: Set(Some(replay.round.clone())),
-            at: Set(now()),
-            actor: Set(actor.to_owned()),
-            action: Set("decision_replayed".to_owned()),
-            subject: Set(Some(application_id.to_owned())),
-            reason: Set(None),
-            details: Set(details.to_string()),
-        }
-        .insert(&tx)
+        // Through append_audit: a round's entries get their ids in commit order.
+        enrol_store::append_audit(
+            &tx,
+            now(),
+            enrol_store::AuditEntry {
+                round_id: Some(replay.round.clone()),
+                actor: actor.to_owned(),
+                action: "decision_replayed".to_owned(),
+                subject: Some(application_id.to_owned()),
+                reason: None,
+                details,
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(Some(replay))
@@ -346,8 +347,11 @@ impl Orchestrator {
         let conn = self.store.connection();
         let round = load_round(conn, round_id).await?;
         let policy = Policy::from_toml_str(&round.policy_toml)?;
-        let schools: SchoolCatalogue = serde_json::from_str(round.schools_json.as_deref().unwrap_or("{}"))
-            .map_err(|e| corrupt("school catalogue", e))?;
+        let schools: SchoolCatalogue = decode(
+            Stored::SchoolCatalogue,
+            &round.id,
+            round.schools_json.as_deref().unwrap_or("{}"),
+        )?;
         let mut result = RoundReplay {
             round: round.id.clone(),
             policy_version: round.policy_version.clone(),
@@ -388,23 +392,26 @@ impl Orchestrator {
             for row in &page {
                 let id = &row.application_id;
                 if row.policy_version != round.policy_version {
-                    return Err(corrupt(
-                        "decision",
-                        format!(
-                            "decision {} cites policy {} but round {round_id} runs {}",
-                            row.id, row.policy_version, round.policy_version
-                        ),
-                    ));
+                    return Err(Corrupt::PolicyMismatch {
+                        application: id.clone(),
+                        cited: row.policy_version.clone(),
+                        runs: round.policy_version.clone(),
+                    }
+                    .into());
                 }
-                let app_row = apps
-                    .get(id)
-                    .ok_or_else(|| corrupt("decision", format!("decision {} has no application", row.id)))?;
+                let app_row = apps.get(id).ok_or_else(|| Corrupt::Value {
+                    what: Stored::Application,
+                    owner: id.clone(),
+                    value: "(no such application)".into(),
+                })?;
                 let bundle = row
                     .evidence_snapshot_id
                     .and_then(|s| snapshots.get(&s))
-                    .ok_or_else(|| corrupt("decision", format!("decision {} has no evidence snapshot", row.id)))?;
-                let bundle: EvidenceBundle =
-                    serde_json::from_str(bundle).map_err(|e| corrupt("evidence snapshot", e))?;
+                    .ok_or_else(|| Corrupt::MissingSnapshot {
+                        application: id.clone(),
+                        decision: row.id,
+                    })?;
+                let bundle: EvidenceBundle = decode(Stored::EvidenceSnapshot, id, bundle)?;
                 let app = parse_body(app_row)?;
                 let (_, identical) = redecide(
                     &app,
@@ -432,17 +439,19 @@ impl Orchestrator {
             "differing": result.differing,
         });
         let tx = self.store.begin_write().await?;
-        audit_log::ActiveModel {
-            id: NotSet,
-            round_id: Set(Some(result.round.clone())),
-            at: Set(now()),
-            actor: Set(actor.to_owned()),
-            action: Set("round_replayed".to_owned()),
-            subject: Set(None),
-            reason: Set(None),
-            details: Set(details.to_string()),
-        }
-        .insert(&tx)
+        // Through append_audit: a round's entries get their ids in commit order.
+        enrol_store::append_audit(
+            &tx,
+            now(),
+            enrol_store::AuditEntry {
+                round_id: Some(result.round.clone()),
+                actor: actor.to_owned(),
+                action: "round_replayed".to_owned(),
+                subject: None,
+                reason: None,
+                details,
+            },
+        )
         .await?;
         tx.commit().await?;
         Ok(result)

@@ -1,19 +1,19 @@
 //! Officer actions (人工审核): accept a review with what the officer
 //! established, reject it, or exclude an application. Each is recorded in the
-//! audit log with who, when and why.
+//! audit log with who, when and why, and each is decided under the
+//! application row's lock (see [`crate::locks`]).
 
 use enrol_domain::{EvidenceBundle, OfficerFacts, Status};
-use enrol_rules::Policy;
-use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
-use enrol_store::sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
-use enrol_store::{decision, evidence_snapshot};
+use enrol_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use enrol_store::{application, decision};
 
-use crate::error::{RoundError, corrupt};
-use crate::round::{Orchestrator, RoundState, load_round, now};
-use crate::submit::{
-    ApplicationState, ApplicationView, change_state, load_application, parse_body, parse_status, view,
-};
-use crate::verify::{EvidenceSource, Gathered, store_decision};
+use crate::context::RoundContext;
+use crate::decide::{AccessContext, Outcome, current_status, decide, parse_decision, store_accesses};
+use crate::error::RoundError;
+use crate::locks::{lock_application, share_round_in};
+use crate::round::{Orchestrator, RoundState, load_round};
+use crate::source::{Evidence, EvidenceSource};
+use crate::submit::{ApplicationState, ApplicationView, change_state, load_application, parse_body, view};
 
 /// An officer's resolution of an application in review.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,46 +46,43 @@ impl Orchestrator {
             if app.state != ApplicationState::Decided.as_str() {
                 continue;
             }
-            let decision = serde_json::from_str(&row.decision).map_err(|e| corrupt("decision", e))?;
+            let decision = parse_decision(&row)?;
             queue.push((view(conn, app).await?, decision));
         }
         Ok(queue)
     }
 
-    /// Resolves a review while the round is closed.
-    pub async fn resolve_review<S: EvidenceSource>(
+    /// Resolves a review while the round is closed. An accept reads the
+    /// registries again with the officer's facts; the resolution is stored
+    /// only if, under the locks, the round is still closed and the
+    /// application still in review, so of two officers resolving the same
+    /// review one wins and the other gets [`RoundError::ApplicationState`].
+    pub async fn resolve_review(
         &self,
         application_id: &str,
         resolution: ReviewResolution,
         officer: &str,
-        source: &S,
+        source: &dyn EvidenceSource,
     ) -> Result<ApplicationView, RoundError> {
+        // Refuse early what is plainly refused, before reading any registry.
         let conn = self.store.connection();
         let row = load_application(conn, application_id).await?;
-        let round = load_round(conn, &row.round_id).await?;
-        if round.state != RoundState::Closed.as_str() {
+        let round_row = load_round(conn, &row.round_id).await?;
+        let round_states = [RoundState::Closed];
+        if round_row.state != RoundState::Closed.as_str() {
             return Err(RoundError::WrongState {
-                round: round.id,
-                state: round.state,
+                round: round_row.id,
+                state: round_row.state,
                 expected: "closed",
             });
         }
-        let current = decision::Entity::find()
-            .filter(decision::Column::CurrentFor.eq(application_id))
-            .one(conn)
-            .await?;
-        let in_review = row.state == ApplicationState::Decided.as_str()
-            && current.as_ref().map(|d| parse_status(&d.status)).transpose()? == Some(Status::Review);
-        if !in_review {
-            return Err(RoundError::ApplicationState {
-                id: application_id.to_owned(),
-                state: row.state,
-                action: "resolving a review",
-            });
-        }
+        in_review(conn, &row).await?;
         match resolution {
             ReviewResolution::Reject { reason } => {
                 let tx = self.store.begin_write().await?;
+                share_round_in(&tx, &round_row.id, &round_states, "closed").await?;
+                let row = lock_application(&tx, application_id).await?;
+                in_review(&tx, &row).await?;
                 let row = change_state(
                     &tx,
                     row,
@@ -101,56 +98,46 @@ impl Orchestrator {
                 Ok(view)
             }
             ReviewResolution::Accept { facts, note } => {
-                let policy = Policy::from_toml_str(&round.policy_toml)?;
-                let schools = round
-                    .schools_json
-                    .as_deref()
-                    .map(serde_json::from_str)
-                    .transpose()
-                    .map_err(|e| corrupt("school catalogue", e))?
-                    .ok_or_else(|| corrupt("round", "closed round without a school catalogue"))?;
+                let round = RoundContext::from_row(&round_row)?;
                 let app = parse_body(&row)?;
                 let start = EvidenceBundle {
                     officer_facts: facts.clone(),
                     ..EvidenceBundle::default()
                 };
-                let (bundle, failure) = match source.gather(&app, start, &policy, &schools).await {
-                    Gathered::Complete(bundle) => (bundle, None),
-                    Gathered::Incomplete { bundle, failure } => (bundle, Some(failure)),
-                };
-                let at = now();
+                let gathered = source.gather(&app, start, &round).await;
                 let tx = self.store.begin_write().await?;
-                let snapshot = evidence_snapshot::ActiveModel {
-                    id: NotSet,
-                    application_id: Set(application_id.to_owned()),
-                    round_id: Set(row.round_id.clone()),
-                    bundle: Set(serde_json::to_string(&bundle).expect("serialisable")),
-                    complete: Set(failure.is_none()),
-                    failure: Set(failure.clone()),
-                    gathered_at: Set(at),
+                // The reads happened whatever comes next: they are logged
+                // even when the resolution is refused.
+                let accesses = AccessContext {
+                    round_id: &round.round_id,
+                    application_id: Some(application_id),
+                    actor: officer,
+                };
+                store_accesses(&tx, accesses, &gathered.accesses).await?;
+                let checked = async {
+                    share_round_in(&tx, &round.round_id, &round_states, "closed").await?;
+                    let row = lock_application(&tx, application_id).await?;
+                    in_review(&tx, &row).await?;
+                    Ok::<_, RoundError>(row)
                 }
-                .insert(&tx)
-                .await?;
-                let next = match &failure {
+                .await;
+                let row = match checked {
+                    Ok(row) => row,
+                    Err(refusal) => {
+                        tx.commit().await?;
+                        return Err(refusal);
+                    }
+                };
+                let next = match decide(&tx, &round, &app, &gathered.value).await? {
                     // The officer's facts are kept in the snapshot; verification retries it.
-                    Some(_) => ApplicationState::Pending,
-                    None => {
-                        let evaluation = enrol_rules::evaluate(&app, &bundle, &policy, &schools, None);
-                        let status = evaluation.decision.status;
-                        store_decision(
-                            &tx,
-                            application_id,
-                            &row.round_id,
-                            &evaluation,
-                            &round.policy_version,
-                            Some(snapshot.id),
-                        )
-                        .await?;
-                        if status == Status::Review {
-                            ApplicationState::Decided
-                        } else {
-                            ApplicationState::Accepted
-                        }
+                    Outcome::Pending => ApplicationState::Pending,
+                    Outcome::Decided(Status::Review) => ApplicationState::Decided,
+                    Outcome::Decided(_) => ApplicationState::Accepted,
+                };
+                let failure = match &gathered.value {
+                    Evidence::Complete(_) => None,
+                    Evidence::Incomplete { failures, .. } => {
+                        Some(serde_json::to_string(failures).expect("serialisable"))
                     }
                 };
                 let details = serde_json::json!({"facts": facts, "state": next, "failure": failure});
@@ -169,17 +156,22 @@ impl Orchestrator {
         reason: &str,
         officer: &str,
     ) -> Result<ApplicationView, RoundError> {
+        let round_id = load_application(self.store.connection(), application_id)
+            .await?
+            .round_id;
         let tx = self.store.begin_write().await?;
-        let row = load_application(&tx, application_id).await?;
-        let round = load_round(&tx, &row.round_id).await?;
-        if !matches!(round.state.as_str(), "open" | "closed") {
-            return Err(RoundError::WrongState {
-                round: round.id,
-                state: round.state,
-                expected: "open or closed",
-            });
-        }
-        if matches!(row.state.as_str(), "withdrawn" | "excluded") {
+        share_round_in(
+            &tx,
+            &round_id,
+            &[RoundState::Open, RoundState::Closed],
+            "open or closed",
+        )
+        .await?;
+        let row = lock_application(&tx, application_id).await?;
+        if matches!(
+            row.state.parse()?,
+            ApplicationState::Withdrawn | ApplicationState::Excluded
+        ) {
             return Err(RoundError::ApplicationState {
                 id: application_id.to_owned(),
                 state: row.state,
@@ -202,22 +194,19 @@ impl Orchestrator {
     }
 }
 
-/// Officer facts recorded for an application, from its latest evidence snapshot.
-pub(crate) async fn officer_facts_of<C: ConnectionTrait>(
+/// Refused unless the application is decided with status `review`.
+async fn in_review<C: enrol_store::sea_orm::ConnectionTrait>(
     conn: &C,
-    application_id: &str,
-) -> Result<OfficerFacts, RoundError> {
-    let latest = evidence_snapshot::Entity::find()
-        .filter(evidence_snapshot::Column::ApplicationId.eq(application_id))
-        .order_by_desc(evidence_snapshot::Column::Id)
-        .one(conn)
-        .await?;
-    Ok(match latest {
-        Some(s) => {
-            serde_json::from_str::<EvidenceBundle>(&s.bundle)
-                .map_err(|e| corrupt("evidence snapshot", e))?
-                .officer_facts
-        }
-        None => OfficerFacts::default(),
-    })
+    row: &application::Model,
+) -> Result<(), RoundError> {
+    let in_review =
+        row.state == ApplicationState::Decided.as_str() && current_status(conn, &row.id).await? == Some(Status::Review);
+    if !in_review {
+        return Err(RoundError::ApplicationState {
+            id: row.id.clone(),
+            state: row.state.clone(),
+            action: "resolving a review",
+        });
+    }
+    Ok(())
 }

@@ -12,7 +12,9 @@ use enrol_store::{AuditEntry, Store, append_audit, round};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::error::{RoundError, corrupt};
+use crate::context::RoundContext;
+use crate::error::{RoundError, Stored, unknown_value};
+use crate::locks::lock_round_in;
 
 /// The states of a round, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -57,7 +59,7 @@ impl FromStr for RoundState {
             "verified" => RoundState::Verified,
             "allocated" => RoundState::Allocated,
             "published" => RoundState::Published,
-            other => return Err(corrupt("round state", other)),
+            other => return Err(unknown_value(Stored::RoundState, "a round", other).into()),
         })
     }
 }
@@ -152,7 +154,14 @@ impl Orchestrator {
             updated_at: Set(at),
         }
         .insert(&tx)
-        .await?;
+        .await
+        .map_err(|err| {
+            if enrol_store::is_unique_violation(&err) {
+                RoundError::RoundExists(round_id.clone())
+            } else {
+                err.into()
+            }
+        })?;
         append_audit(
             &tx,
             at,
@@ -186,10 +195,18 @@ impl Orchestrator {
 
     /// The school catalogue fixed at verification, if read yet.
     pub async fn schools(&self, round_id: &str) -> Result<Option<SchoolCatalogue>, RoundError> {
-        let row = load_round(self.store.connection(), round_id).await?;
-        row.schools_json
-            .map(|json| serde_json::from_str(&json).map_err(|e| corrupt("school catalogue", e)))
-            .transpose()
+        match self.context(round_id).await {
+            Ok(context) => Ok(Some((*context.schools).clone())),
+            Err(RoundError::NoCatalogue { .. }) => Ok(None),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// The round's context (policy, version, school catalogue), decoded once.
+    /// Refused with [`RoundError::NoCatalogue`] before verification has read
+    /// the catalogue.
+    pub async fn context(&self, round_id: &str) -> Result<RoundContext, RoundError> {
+        RoundContext::from_row(&load_round(self.store.connection(), round_id).await?)
     }
 
     /// open → closed: no more applications or withdrawals.
@@ -208,7 +225,7 @@ impl Orchestrator {
     /// allocated → published: results become visible to families.
     pub async fn publish(&self, round_id: &str, actor: &str) -> Result<RoundInfo, RoundError> {
         let tx = self.store.begin_write().await?;
-        let row = expect_state(&tx, round_id, RoundState::Allocated, "allocated").await?;
+        let row = lock_round_in(&tx, round_id, RoundState::Allocated).await?;
         crate::submit::mark_published(&tx, round_id).await?;
         let info = set_state(
             &tx,
@@ -233,7 +250,7 @@ impl Orchestrator {
         details: serde_json::Value,
     ) -> Result<RoundInfo, RoundError> {
         let tx = self.store.begin_write().await?;
-        let row = expect_state(&tx, round_id, from, from.as_str()).await?;
+        let row = lock_round_in(&tx, round_id, from).await?;
         let info = set_state(&tx, row, to, actor, action, details).await?;
         tx.commit().await?;
         // Officers' names only: a round's transitions are never a family's.
@@ -247,23 +264,6 @@ pub(crate) async fn load_round<C: ConnectionTrait>(conn: &C, round_id: &str) -> 
         .one(conn)
         .await?
         .ok_or_else(|| RoundError::UnknownRound(round_id.to_owned()))
-}
-
-pub(crate) async fn expect_state<C: ConnectionTrait>(
-    conn: &C,
-    round_id: &str,
-    state: RoundState,
-    expected: &'static str,
-) -> Result<round::Model, RoundError> {
-    let row = load_round(conn, round_id).await?;
-    if row.state.parse::<RoundState>()? != state {
-        return Err(RoundError::WrongState {
-            round: round_id.to_owned(),
-            state: row.state,
-            expected,
-        });
-    }
-    Ok(row)
 }
 
 pub(crate) async fn set_state<C: ConnectionTrait>(

@@ -10,11 +10,13 @@ use enrol_store::sea_orm::ActiveValue::Set;
 use enrol_store::sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
 };
-use enrol_store::{AuditEntry, append_audit, application, assignment, decision};
+use enrol_store::{AuditEntry, append_audit, application, assignment};
 use serde::Serialize;
 
-use crate::error::{RoundError, corrupt};
-use crate::round::{Orchestrator, RoundState, load_round, now};
+use crate::decide::current_status;
+use crate::error::{Corrupt, RoundError, Stored, decode, unknown_value};
+use crate::locks::{lock_application, share_round_in};
+use crate::round::{Orchestrator, RoundState, now};
 
 /// Lifecycle of an application (formats.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -67,7 +69,7 @@ impl FromStr for ApplicationState {
             "excluded" => ApplicationState::Excluded,
             "accepted" => ApplicationState::Accepted,
             "rejected" => ApplicationState::Rejected,
-            other => return Err(corrupt("application state", other)),
+            other => return Err(unknown_value(Stored::ApplicationState, "an application", other).into()),
         })
     }
 }
@@ -101,7 +103,7 @@ pub(crate) fn canonical_body(app: &Application) -> String {
 }
 
 pub(crate) fn parse_body(row: &application::Model) -> Result<Application, RoundError> {
-    serde_json::from_str(&row.body).map_err(|e| corrupt(&format!("application {}", row.id), e))
+    Ok(decode(Stored::Application, &row.id, &row.body)?)
 }
 
 impl Orchestrator {
@@ -112,7 +114,9 @@ impl Orchestrator {
         let body = canonical_body(app);
         let round_id = app.round.to_string();
         let tx = self.store.begin_write().await?;
-        let round = load_round(&tx, &round_id).await?;
+        // The round row is shared-locked: close waits until this commits, and
+        // a submission that comes after close sees the round closed.
+        let round = crate::locks::share_round(&tx, &round_id).await?;
         if let Some(existing) = application::Entity::find_by_id(&id).one(&tx).await? {
             return if existing.body == body {
                 Ok(SubmitOutcome::Existing(view(&tx, existing).await?))
@@ -139,6 +143,8 @@ impl Orchestrator {
             live_child_id: Set(Some(app.child_id.to_string())),
             body: Set(body),
             state: Set(ApplicationState::Submitted.as_str().to_owned()),
+            claimed_by: Set(None),
+            lease_until: Set(None),
             received_at: Set(at),
             updated_at: Set(at),
         };
@@ -182,22 +188,18 @@ impl Orchestrator {
         let round_id = app.round.to_string();
         match live_application_of(conn, &round_id, app.child_id.as_str()).await? {
             Some(live) => Err(child_conflict(&round_id, app.child_id.as_str(), &live)?),
-            None => Err(RoundError::Corrupt(format!("application {id} collided with nothing"))),
+            None => Err(Corrupt::PhantomCollision { application: id }.into()),
         }
     }
 
     /// Withdraws an application while its round is open.
     pub async fn withdraw(&self, application_id: &str, actor: &str) -> Result<ApplicationView, RoundError> {
+        let round_id = load_application(self.store.connection(), application_id)
+            .await?
+            .round_id;
         let tx = self.store.begin_write().await?;
-        let row = load_application(&tx, application_id).await?;
-        let round = load_round(&tx, &row.round_id).await?;
-        if round.state != RoundState::Open.as_str() {
-            return Err(RoundError::WrongState {
-                round: round.id,
-                state: round.state,
-                expected: "open",
-            });
-        }
+        share_round_in(&tx, &round_id, &[RoundState::Open], "open").await?;
+        let row = lock_application(&tx, application_id).await?;
         // Withdrawn already, or excluded by an officer: the officer's decision stands.
         if matches!(
             row.state.parse()?,
@@ -259,13 +261,7 @@ pub(crate) async fn change_state<C: ConnectionTrait>(
 ) -> Result<application::Model, RoundError> {
     let at = now();
     let (round_id, subject) = (row.round_id.clone(), row.id.clone());
-    let mut active = row.into_active_model();
-    active.state = Set(to.as_str().to_owned());
-    if matches!(to, ApplicationState::Withdrawn | ApplicationState::Excluded) {
-        active.live_child_id = Set(None);
-    }
-    active.updated_at = Set(at);
-    let row = active.update(conn).await?;
+    let row = set_application_state(conn, row, to).await?;
     append_audit(
         conn,
         at,
@@ -280,6 +276,22 @@ pub(crate) async fn change_state<C: ConnectionTrait>(
     )
     .await?;
     Ok(row)
+}
+
+/// Moves an application to `to` without an audit entry (verification's own
+/// steps: pending, decided). The caller holds the row's lock.
+pub(crate) async fn set_application_state<C: ConnectionTrait>(
+    conn: &C,
+    row: application::Model,
+    to: ApplicationState,
+) -> Result<application::Model, RoundError> {
+    let mut active = row.into_active_model();
+    active.state = Set(to.as_str().to_owned());
+    if matches!(to, ApplicationState::Withdrawn | ApplicationState::Excluded) {
+        active.live_child_id = Set(None);
+    }
+    active.updated_at = Set(now());
+    Ok(active.update(conn).await?)
 }
 
 pub(crate) async fn load_application<C: ConnectionTrait>(
@@ -315,12 +327,7 @@ fn child_conflict(round_id: &str, child_id: &str, live: &application::Model) -> 
 }
 
 pub(crate) async fn view<C: ConnectionTrait>(conn: &C, row: application::Model) -> Result<ApplicationView, RoundError> {
-    let status = decision::Entity::find()
-        .filter(decision::Column::CurrentFor.eq(row.id.as_str()))
-        .one(conn)
-        .await?
-        .map(|d| parse_status(&d.status))
-        .transpose()?;
+    let status = current_status(conn, &row.id).await?;
     Ok(ApplicationView {
         state: row.state.parse()?,
         application_id: row.id,
@@ -331,12 +338,12 @@ pub(crate) async fn view<C: ConnectionTrait>(conn: &C, row: application::Model) 
     })
 }
 
-pub(crate) fn parse_status(s: &str) -> Result<Status, RoundError> {
+pub(crate) fn parse_status(application_id: &str, s: &str) -> Result<Status, RoundError> {
     match s {
         "eligible" => Ok(Status::Eligible),
         "review" => Ok(Status::Review),
         "ineligible" => Ok(Status::Ineligible),
-        other => Err(corrupt("decision status", other)),
+        other => Err(unknown_value(Stored::DecisionStatus, application_id, other).into()),
     }
 }
 

@@ -1,57 +1,42 @@
 //! Verification: evidence and a decision for every application of a closed
 //! round, each stored in its own transaction so a crash loses nothing.
+//!
+//! Verification is shared work, claimed in the database: any number of
+//! workers (processes, or calls in one process) may verify a round at once.
+//! Each worker claims a batch of undecided applications (`FOR UPDATE SKIP
+//! LOCKED`, then `claimed_by` and `lease_until` set), gathers and decides
+//! them, and releases each claim with its decision. A killed worker's claims
+//! expire and are taken over. The decision itself is guarded by the
+//! application row's lock (see [`crate::locks`]): a claim only keeps workers
+//! from doing the same reads twice, it is never what keeps a decision single.
 
-use std::future::Future;
+use std::collections::HashMap;
 use std::time::Duration;
 
-use enrol_domain::{Application, Evaluation, EvidenceBundle, SchoolCatalogue, Stage};
-use enrol_rules::Policy;
-use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
+use chrono::{DateTime, Utc};
+use enrol_domain::{Application, EvidenceBundle};
+use enrol_store::sea_orm::ActiveValue::Set;
+use enrol_store::sea_orm::sea_query::{Expr, LockBehavior, LockType};
 use enrol_store::sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, EntityTrait, IntoActiveModel, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect,
 };
-use enrol_store::{application, decision, evidence_snapshot};
+use enrol_store::{application, decision};
 use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use serde::Serialize;
 
-use crate::error::{RoundError, corrupt};
-use crate::round::{Orchestrator, RoundState, expect_state, load_round, now};
-use crate::submit::{ApplicationState, parse_body};
+use crate::context::RoundContext;
+use crate::decide::{AccessContext, Outcome, decide, officer_facts_of, store_accesses};
+use crate::error::{Corrupt, RoundError};
+use crate::locks::{lock_application, lock_round_in, share_round_in};
+use crate::round::{Orchestrator, RoundState, load_round, now};
+use crate::source::{EvidenceSource, Gathered};
+use crate::submit::{ApplicationState, parse_body, parse_status, set_application_state};
 
-/// The outcome of gathering one application's evidence.
-#[derive(Debug, Clone)]
-pub enum Gathered {
-    /// Everything the rules need.
-    Complete(EvidenceBundle),
-    /// A registry stayed down: what was read, and what failed. Never decided.
-    Incomplete { bundle: EvidenceBundle, failure: String },
-}
-
-/// Where evidence comes from: the registry adapters, driven by the rules'
-/// read plan. The orchestrator knows nothing of HTTP or wire formats.
-pub trait EvidenceSource: Send + Sync {
-    /// The zone registry's school catalogue, read once per round.
-    fn school_catalogue(&self) -> impl Future<Output = Result<SchoolCatalogue, String>> + Send;
-
-    /// Reads what `policy` needs for `app`, starting from `start` (which may
-    /// hold officer facts or earlier answers).
-    fn gather(
-        &self,
-        app: &Application,
-        start: EvidenceBundle,
-        policy: &Policy,
-        schools: &SchoolCatalogue,
-    ) -> impl Future<Output = Gathered> + Send;
-
-    /// Registry accesses made since the last call, for the audit log
-    /// (查询留痕): each a JSON record with registry, path, consent id,
-    /// purpose, outcome and latency.
-    fn drain_accesses(&self) -> Vec<serde_json::Value> {
-        Vec::new()
-    }
-}
-
-/// Progress of a verification, reported after every application.
+/// Progress of a verification, reported after every application this
+/// worker decides. `done` and `pending` count this worker's pass; `total`
+/// is what the round had undecided when the pass began (all workers').
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct VerifyProgress {
     pub done: usize,
@@ -76,11 +61,16 @@ pub struct VerifyReport {
 /// How hard verification tries before it reports pending applications.
 #[derive(Debug, Clone, Copy)]
 pub struct VerifyOptions {
+    /// Applications gathered at once by one worker; also its claim batch.
     pub concurrency: usize,
     pub passes: usize,
     pub retry_delay: Duration,
     /// Move to `verified` leaving unresolved reviews unplaced (the demo does).
     pub leave_reviews_unplaced: bool,
+    /// How long a claim holds. Longer than gathering one application takes
+    /// (registry deadlines and retries included); a killed worker's claims
+    /// are taken over once it has passed.
+    pub lease: Duration,
 }
 
 impl Default for VerifyOptions {
@@ -90,74 +80,93 @@ impl Default for VerifyOptions {
             passes: 5,
             retry_delay: Duration::from_secs(2),
             leave_reviews_unplaced: false,
+            lease: Duration::from_secs(120),
         }
     }
+}
+
+/// One worker's identity in `applications.claimed_by`: unique per call.
+fn worker_id() -> String {
+    format!("{}-{}", std::process::id(), uuid::Uuid::new_v4().simple())
+}
+
+fn after(at: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+    at + chrono::Duration::from_std(span).unwrap_or(chrono::Duration::MAX)
 }
 
 impl Orchestrator {
     /// Gathers evidence and decides every application still undecided,
     /// retrying pending ones, then moves the round to `verified` if nothing is
     /// pending and no review is open.
-    pub async fn verify<S: EvidenceSource>(
+    pub async fn verify(
         &self,
         round_id: &str,
-        source: &S,
+        source: &dyn EvidenceSource,
         options: VerifyOptions,
         actor: &str,
         progress: &(dyn Fn(VerifyProgress) + Sync),
     ) -> Result<VerifyReport, RoundError> {
-        let row = expect_state(self.store.connection(), round_id, RoundState::Closed, "closed").await?;
-        let policy = Policy::from_toml_str(&row.policy_toml)?;
-        let schools = match &row.schools_json {
-            // Read once and fixed, so a restarted verification decides against the same catalogue.
-            Some(json) => serde_json::from_str(json).map_err(|e| corrupt("school catalogue", e))?,
-            None => {
-                let catalogue = source.school_catalogue().await.map_err(RoundError::Catalogue)?;
-                let mut active = row.clone().into_active_model();
-                active.schools_json = Set(Some(serde_json::to_string(&catalogue).expect("serialisable")));
-                active.updated_at = Set(now());
-                let tx = self.store.begin_write().await?;
-                active.update(&tx).await?;
-                tx.commit().await?;
-                catalogue
-            }
-        };
-        let policy_version = row.policy_version.clone();
+        let round = self.verification_context(round_id, source, actor).await?;
+        let worker = worker_id();
         for pass in 1..=options.passes.max(1) {
-            let todo = undecided(self.store.connection(), round_id).await?;
-            if todo.is_empty() {
-                break;
-            }
             if pass > 1 {
+                if undecided_count(self.store.connection(), round_id).await? == 0 {
+                    break;
+                }
                 tokio::time::sleep(options.retry_delay).await;
             }
-            let total = todo.len();
-            let mut done = 0;
-            let mut pending = 0;
-            let mut results = futures::stream::iter(todo.into_iter().map(|(id, app, start)| {
-                let (policy, schools) = (&policy, &schools);
-                async move {
-                    let gathered = source.gather(&app, start, policy, schools).await;
-                    (id, app, gathered)
-                }
-            }))
-            .buffer_unordered(options.concurrency.max(1));
-            while let Some((id, app, gathered)) = results.next().await {
-                let complete = matches!(gathered, Gathered::Complete(_));
-                self.record(&id, round_id, &app, gathered, &policy, &schools, &policy_version)
-                    .await?;
-                done += 1;
-                pending += usize::from(!complete);
-                progress(VerifyProgress {
-                    done,
-                    total,
-                    pending,
-                    pass,
-                });
-            }
-            self.record_accesses(round_id, source).await?;
-            if pending == 0 {
+            // Applications tried in this pass (by any worker) are not tried again in it.
+            let pass_started = now();
+            let total = undecided_count(self.store.connection(), round_id).await?;
+            if total == 0 {
                 break;
+            }
+            let (mut done, mut pending) = (0, 0);
+            loop {
+                let claims = Claims {
+                    round_id,
+                    worker: &worker,
+                    pass_started,
+                    batch: options.concurrency.max(1),
+                    lease: options.lease,
+                };
+                let mut queue = std::collections::VecDeque::new();
+                let mut in_flight = FuturesUnordered::new();
+                let mut exhausted = false;
+                loop {
+                    while in_flight.len() < options.concurrency.max(1) {
+                        if queue.is_empty() && !exhausted {
+                            let batch = self.claim(&claims).await?;
+                            exhausted = batch.is_empty();
+                            queue.extend(batch);
+                        }
+                        let Some((app, start)) = queue.pop_front() else { break };
+                        in_flight.push(gather_one(source, app, start, &round));
+                    }
+                    let Some((app, gathered)) = in_flight.next().await else {
+                        break;
+                    };
+                    let complete = gathered.value.is_complete();
+                    self.record(&round, &app, gathered, actor, &worker).await?;
+                    done += 1;
+                    pending += usize::from(!complete);
+                    progress(VerifyProgress {
+                        done,
+                        total,
+                        pending,
+                        pass,
+                    });
+                }
+                // Nothing left to claim; other workers may still hold some of
+                // this pass's applications. Wait for them (or for their
+                // leases to expire, and take them over).
+                match self.held_by_others(round_id, &worker, pass_started).await? {
+                    None => break,
+                    Some(until) => {
+                        let wait = (until - now()).to_std().unwrap_or_default();
+                        tokio::time::sleep(wait.clamp(Duration::from_millis(20), Duration::from_millis(500))).await;
+                    }
+                }
             }
         }
         let mut report = self.counts(round_id).await?;
@@ -169,6 +178,59 @@ impl Orchestrator {
         Ok(report)
     }
 
+    /// The context verification decides in. The school catalogue is read
+    /// once and fixed with the round, so a restarted verification (or
+    /// another process) decides against the same catalogue: the first to
+    /// store it under the round row's lock wins, the others use it.
+    async fn verification_context(
+        &self,
+        round_id: &str,
+        source: &dyn EvidenceSource,
+        actor: &str,
+    ) -> Result<RoundContext, RoundError> {
+        let row = load_round(self.store.connection(), round_id).await?;
+        if row.state != RoundState::Closed.as_str() {
+            return Err(RoundError::WrongState {
+                round: row.id,
+                state: row.state,
+                expected: "closed",
+            });
+        }
+        if row.schools_json.is_some() {
+            return RoundContext::from_row(&row);
+        }
+        let read = source.school_catalogue().await;
+        let tx = self.store.begin_write().await?;
+        let accesses = AccessContext {
+            round_id,
+            application_id: None,
+            actor,
+        };
+        store_accesses(&tx, accesses, &read.accesses).await?;
+        let row = match lock_round_in(&tx, round_id, RoundState::Closed).await {
+            Ok(row) => row,
+            Err(refusal) => {
+                tx.commit().await?;
+                return Err(refusal);
+            }
+        };
+        let row = match (row.schools_json.is_some(), read.value) {
+            (true, _) => row,
+            (false, Ok(catalogue)) => {
+                let mut active = row.into_active_model();
+                active.schools_json = Set(Some(serde_json::to_string(&catalogue).expect("serialisable")));
+                active.updated_at = Set(now());
+                active.update(&tx).await?
+            }
+            (false, Err(err)) => {
+                tx.commit().await?;
+                return Err(RoundError::Catalogue(Box::new(err)));
+            }
+        };
+        tx.commit().await?;
+        RoundContext::from_row(&row)
+    }
+
     /// closed → verified, when nothing is pending and every review is resolved
     /// (or, when asked and recorded, left unplaced).
     pub async fn finish_verification(
@@ -177,7 +239,11 @@ impl Orchestrator {
         actor: &str,
         leave_reviews_unplaced: bool,
     ) -> Result<(), RoundError> {
-        let report = self.counts(round_id).await?;
+        let tx = self.store.begin_write().await?;
+        // Under the round row's lock: a decision or a review resolution in
+        // flight holds it shared, so the counts below see it committed.
+        let row = lock_round_in(&tx, round_id, RoundState::Closed).await?;
+        let report = counts_in(&tx, round_id).await?;
         if report.pending > 0 || (report.review > 0 && !leave_reviews_unplaced) {
             return Err(RoundError::NotVerifiable {
                 round: round_id.to_owned(),
@@ -190,15 +256,8 @@ impl Orchestrator {
             "ineligible": report.ineligible,
             "reviews_left_unplaced": report.review,
         });
-        self.transition(
-            round_id,
-            RoundState::Closed,
-            RoundState::Verified,
-            actor,
-            "round_verified",
-            details,
-        )
-        .await?;
+        crate::round::set_state(&tx, row, RoundState::Verified, actor, "round_verified", details).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -206,203 +265,222 @@ impl Orchestrator {
     pub async fn counts(&self, round_id: &str) -> Result<VerifyReport, RoundError> {
         let conn = self.store.connection();
         load_round(conn, round_id).await?;
-        // Only ids, states and statuses: a whole city's rows, not their JSON.
-        let apps: Vec<(String, String)> = application::Entity::find()
-            .select_only()
-            .column(application::Column::Id)
-            .column(application::Column::State)
-            .filter(application::Column::RoundId.eq(round_id))
-            .into_tuple()
-            .all(conn)
-            .await?;
-        let decisions: std::collections::HashMap<String, String> = decision::Entity::find()
-            .select_only()
-            .column(decision::Column::ApplicationId)
-            .column(decision::Column::Status)
-            .filter(decision::Column::RoundId.eq(round_id))
-            .filter(decision::Column::CurrentFor.is_not_null())
-            .into_tuple()
-            .all(conn)
-            .await?
-            .into_iter()
-            .collect();
-        let mut report = VerifyReport::default();
-        for (id, state) in apps {
-            match state.parse::<ApplicationState>()? {
-                ApplicationState::Submitted | ApplicationState::Pending => report.pending += 1,
-                ApplicationState::Decided
-                | ApplicationState::Accepted
-                | ApplicationState::Placed
-                | ApplicationState::Unplaced => match decisions.get(&id).map(String::as_str) {
-                    Some("eligible") => report.eligible += 1,
-                    Some("review") => report.review += 1,
-                    Some("ineligible") => report.ineligible += 1,
-                    _ => return Err(corrupt("decision", format!("application {id} has none"))),
-                },
-                ApplicationState::Withdrawn | ApplicationState::Excluded | ApplicationState::Rejected => {}
-            }
-        }
-        Ok(report)
+        counts_in(conn, round_id).await
     }
 
-    /// Appends the registry accesses made so far to the audit log, in bulk.
-    pub(crate) async fn record_accesses<S: EvidenceSource>(
-        &self,
-        round_id: &str,
-        source: &S,
-    ) -> Result<(), RoundError> {
-        let accesses = source.drain_accesses();
-        if accesses.is_empty() {
-            return Ok(());
-        }
-        let at = now();
-        let rows = accesses
-            .into_iter()
-            .map(|details| enrol_store::audit_log::ActiveModel {
-                id: NotSet,
-                round_id: Set(Some(round_id.to_owned())),
-                at: Set(at),
-                actor: Set("engine".to_owned()),
-                action: Set("registry_access".to_owned()),
-                subject: Set(details.get("consent_id").and_then(|c| c.as_str()).map(str::to_owned)),
-                reason: Set(None),
-                details: Set(details.to_string()),
-            })
-            .collect();
-        let tx = self.store.begin_write().await?;
-        enrol_store::insert_chunked(&tx, rows).await?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    #[allow(clippy::too_many_arguments)]
+    /// Stores one application's gathered evidence and, when complete, its
+    /// decision, in one transaction with the reads that gathered it. Decided
+    /// only if, under the locks, the round is still closed and the
+    /// application still undecided: an application excluded (or decided by
+    /// another worker) meanwhile keeps that state.
     async fn record(
         &self,
-        application_id: &str,
-        round_id: &str,
+        round: &RoundContext,
         app: &Application,
         gathered: Gathered,
-        policy: &Policy,
-        schools: &SchoolCatalogue,
-        policy_version: &str,
+        actor: &str,
+        worker: &str,
     ) -> Result<(), RoundError> {
-        let at = now();
+        let application_id = app.application_id.to_string();
         let tx = self.store.begin_write().await?;
-        let row = crate::submit::load_application(&tx, application_id).await?;
-        // Another worker (or a restarted process) may have decided it meanwhile.
-        let state: ApplicationState = row.state.parse()?;
-        if !matches!(state, ApplicationState::Submitted | ApplicationState::Pending) {
+        let accesses = AccessContext {
+            round_id: &round.round_id,
+            application_id: Some(&application_id),
+            actor,
+        };
+        store_accesses(&tx, accesses, &gathered.accesses).await?;
+        let checked = async {
+            share_round_in(&tx, &round.round_id, &[RoundState::Closed], "closed").await?;
+            lock_application(&tx, &application_id).await
+        }
+        .await;
+        let row = match checked {
+            Ok(row) => row,
+            Err(refusal) => {
+                tx.commit().await?;
+                return Err(refusal);
+            }
+        };
+        let undecided = matches!(
+            row.state.parse()?,
+            ApplicationState::Submitted | ApplicationState::Pending
+        );
+        if !undecided {
+            // Decided by another worker whose claim had expired, or excluded.
+            release(&tx, &application_id, worker).await?;
+            tx.commit().await?;
             return Ok(());
         }
-        let (bundle, failure) = match &gathered {
-            Gathered::Complete(bundle) => (bundle, None),
-            Gathered::Incomplete { bundle, failure } => (bundle, Some(failure.clone())),
+        let next = match decide(&tx, round, app, &gathered.value).await? {
+            Outcome::Pending => ApplicationState::Pending,
+            Outcome::Decided(_) => ApplicationState::Decided,
         };
-        let snapshot = evidence_snapshot::ActiveModel {
-            id: NotSet,
-            application_id: Set(application_id.to_owned()),
-            round_id: Set(round_id.to_owned()),
-            bundle: Set(serde_json::to_string(bundle).expect("serialisable")),
-            complete: Set(failure.is_none()),
-            failure: Set(failure.clone()),
-            gathered_at: Set(at),
-        }
-        .insert(&tx)
-        .await?;
-        let next = if failure.is_none() {
-            let evaluation = enrol_rules::evaluate(app, bundle, policy, schools, None);
-            store_decision(
-                &tx,
-                application_id,
-                round_id,
-                &evaluation,
-                policy_version,
-                Some(snapshot.id),
-            )
-            .await?;
-            ApplicationState::Decided
-        } else {
-            ApplicationState::Pending
-        };
-        let mut active = row.into_active_model();
-        active.state = Set(next.as_str().to_owned());
-        active.updated_at = Set(at);
-        active.update(&tx).await?;
+        let mut row = row.into_active_model();
+        row.claimed_by = Set(None);
+        row.lease_until = Set(None);
+        let row = row.update(&tx).await?;
+        set_application_state(&tx, row, next).await?;
         tx.commit().await?;
         Ok(())
     }
 }
 
-/// Live applications not yet decided, ascending id.
-/// Each comes with the bundle to start from: officer facts an officer
-/// established survive a retry; registry answers are read afresh.
-async fn undecided<C: ConnectionTrait>(
-    conn: &C,
-    round_id: &str,
-) -> Result<Vec<(String, Application, EvidenceBundle)>, RoundError> {
-    let rows = application::Entity::find()
+async fn gather_one(
+    source: &dyn EvidenceSource,
+    app: Application,
+    start: EvidenceBundle,
+    round: &RoundContext,
+) -> (Application, Gathered) {
+    let gathered = source.gather(&app, start, round).await;
+    (app, gathered)
+}
+
+/// What a worker claims: up to `batch` undecided applications of the
+/// round not tried since `pass_started` and not held under a live lease.
+#[derive(Debug, Clone, Copy)]
+struct Claims<'a> {
+    round_id: &'a str,
+    worker: &'a str,
+    pass_started: DateTime<Utc>,
+    batch: usize,
+    lease: Duration,
+}
+
+impl Orchestrator {
+    /// Claims a batch, in ascending id: rows another worker is claiming or
+    /// deciding right now are skipped (`FOR UPDATE SKIP LOCKED`), rows under
+    /// another worker's live lease are left alone, expired leases are taken
+    /// over. Each comes with the bundle to start from (officer facts survive
+    /// a retry).
+    async fn claim(&self, claims: &Claims<'_>) -> Result<Vec<(Application, EvidenceBundle)>, RoundError> {
+        let at = now();
+        let tx = self.store.begin_write().await?;
+        let rows = undecided_query(claims.round_id)
+            .filter(application::Column::UpdatedAt.lt(claims.pass_started))
+            .filter(
+                Condition::any()
+                    .add(application::Column::LeaseUntil.is_null())
+                    .add(application::Column::LeaseUntil.lt(at)),
+            )
+            .order_by_asc(application::Column::Id)
+            .limit(claims.batch as u64)
+            .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .all(&tx)
+            .await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        application::Entity::update_many()
+            .col_expr(application::Column::ClaimedBy, Expr::value(claims.worker))
+            .col_expr(application::Column::LeaseUntil, Expr::value(after(at, claims.lease)))
+            .filter(application::Column::Id.is_in(rows.iter().map(|r| r.id.as_str())))
+            .exec(&tx)
+            .await?;
+        let mut batch = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let officer_facts = officer_facts_of(&tx, &row.id).await?;
+            let start = EvidenceBundle {
+                officer_facts,
+                ..EvidenceBundle::default()
+            };
+            batch.push((parse_body(row)?, start));
+        }
+        tx.commit().await?;
+        Ok(batch)
+    }
+
+    /// The latest lease other workers hold on applications of this pass, if any.
+    async fn held_by_others(
+        &self,
+        round_id: &str,
+        worker: &str,
+        pass_started: DateTime<Utc>,
+    ) -> Result<Option<DateTime<Utc>>, RoundError> {
+        let held = undecided_query(round_id)
+            .filter(application::Column::UpdatedAt.lt(pass_started))
+            .filter(application::Column::LeaseUntil.gte(now()))
+            .filter(application::Column::ClaimedBy.ne(worker))
+            .order_by_desc(application::Column::LeaseUntil)
+            .one(self.store.connection())
+            .await?;
+        Ok(held.and_then(|row| row.lease_until))
+    }
+}
+
+/// Gives up `worker`'s claim on an application it did not decide.
+async fn release<C: ConnectionTrait>(conn: &C, application_id: &str, worker: &str) -> Result<(), RoundError> {
+    application::Entity::update_many()
+        .col_expr(application::Column::ClaimedBy, Expr::value(Option::<String>::None))
+        .col_expr(
+            application::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .filter(application::Column::Id.eq(application_id))
+        .filter(application::Column::ClaimedBy.eq(worker))
+        .exec(conn)
+        .await?;
+    Ok(())
+}
+
+fn undecided_query(round_id: &str) -> enrol_store::sea_orm::Select<application::Entity> {
+    application::Entity::find()
         .filter(application::Column::RoundId.eq(round_id))
         .filter(
             application::Column::State
                 .is_in([ApplicationState::Submitted.as_str(), ApplicationState::Pending.as_str()]),
         )
-        .order_by_asc(application::Column::Id)
+}
+
+/// Live applications of the round not decided yet (all workers').
+async fn undecided_count<C: ConnectionTrait>(conn: &C, round_id: &str) -> Result<usize, RoundError> {
+    Ok(undecided_query(round_id).count(conn).await? as usize)
+}
+
+/// Counts of a round's live applications by decision. Reads only ids,
+/// states and statuses: a whole city's rows, not their JSON.
+async fn counts_in<C: ConnectionTrait>(conn: &C, round_id: &str) -> Result<VerifyReport, RoundError> {
+    let apps: Vec<(String, String)> = application::Entity::find()
+        .select_only()
+        .column(application::Column::Id)
+        .column(application::Column::State)
+        .filter(application::Column::RoundId.eq(round_id))
+        .into_tuple()
         .all(conn)
         .await?;
-    let mut todo = Vec::with_capacity(rows.len());
-    for row in &rows {
-        let officer_facts = crate::review::officer_facts_of(conn, &row.id).await?;
-        todo.push((
-            row.id.clone(),
-            parse_body(row)?,
-            EvidenceBundle {
-                officer_facts,
-                ..EvidenceBundle::default()
-            },
-        ));
-    }
-    Ok(todo)
-}
-
-/// Stores a new current decision, superseding the previous one.
-pub(crate) async fn store_decision<C: ConnectionTrait>(
-    conn: &C,
-    application_id: &str,
-    round_id: &str,
-    evaluation: &Evaluation,
-    policy_version: &str,
-    evidence_snapshot_id: Option<i64>,
-) -> Result<decision::Model, RoundError> {
-    if let Some(previous) = decision::Entity::find()
-        .filter(decision::Column::CurrentFor.eq(application_id))
-        .one(conn)
+    let decisions: HashMap<String, String> = decision::Entity::find()
+        .select_only()
+        .column(decision::Column::ApplicationId)
+        .column(decision::Column::Status)
+        .filter(decision::Column::RoundId.eq(round_id))
+        .filter(decision::Column::CurrentFor.is_not_null())
+        .into_tuple()
+        .all(conn)
         .await?
-    {
-        let mut active = previous.into_active_model();
-        active.current_for = Set(None);
-        active.update(conn).await?;
+        .into_iter()
+        .collect();
+    let mut report = VerifyReport::default();
+    for (id, state) in apps {
+        match state.parse::<ApplicationState>()? {
+            ApplicationState::Submitted | ApplicationState::Pending => report.pending += 1,
+            state @ (ApplicationState::Decided
+            | ApplicationState::Accepted
+            | ApplicationState::Placed
+            | ApplicationState::Unplaced) => {
+                let Some(status) = decisions.get(&id) else {
+                    return Err(Corrupt::MissingDecision {
+                        application: id,
+                        state: state.to_string(),
+                    }
+                    .into());
+                };
+                match parse_status(&id, status)? {
+                    enrol_domain::Status::Eligible => report.eligible += 1,
+                    enrol_domain::Status::Review => report.review += 1,
+                    enrol_domain::Status::Ineligible => report.ineligible += 1,
+                }
+            }
+            ApplicationState::Withdrawn | ApplicationState::Excluded | ApplicationState::Rejected => {}
+        }
     }
-    Ok(decision::ActiveModel {
-        id: NotSet,
-        application_id: Set(application_id.to_owned()),
-        round_id: Set(round_id.to_owned()),
-        current_for: Set(Some(application_id.to_owned())),
-        status: Set(evaluation.decision.status.as_str().to_owned()),
-        decision: Set(serde_json::to_string(&evaluation.decision).expect("serialisable")),
-        evaluation: Set(serde_json::to_string(evaluation).expect("serialisable")),
-        policy_version: Set(policy_version.to_owned()),
-        evidence_snapshot_id: Set(evidence_snapshot_id),
-        decided_at: Set(now()),
-    }
-    .insert(conn)
-    .await?)
-}
-
-pub(crate) fn parse_evaluation(row: &decision::Model) -> Result<Evaluation, RoundError> {
-    serde_json::from_str(&row.evaluation).map_err(|e| corrupt(&format!("decision of {}", row.application_id), e))
-}
-
-/// Schools of the round's stage, by id.
-pub(crate) fn round_schools(schools: &SchoolCatalogue, stage: Stage) -> impl Iterator<Item = &enrol_domain::School> {
-    schools.values().filter(move |s| s.stage == stage)
+    Ok(report)
 }

@@ -394,9 +394,43 @@ async fn reviews_are_resolved_by_officers_and_audited() {
             .iter()
             .all(|e| e.reason.is_some() && e.subject.is_some())
     );
+    use enrol_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let reads = enrol_store::registry_access::Entity::find()
+        .filter(enrol_store::registry_access::Column::RoundId.eq("2027-primary"))
+        .all(db.store.connection())
+        .await
+        .unwrap();
     assert!(
-        log.iter().any(|e| e.action == "registry_access"),
-        "registry reads are audited"
+        reads.iter().any(|r| r.actor == "王老师" && r.application_id.is_some()),
+        "the reads of an accepted review are in the access log, as the officer's"
+    );
+    assert!(
+        reads
+            .iter()
+            .any(|r| r.actor == "manager" && r.path == "/zones/v1/schools"),
+        "the catalogue read is in the access log"
+    );
+    // Who read this child's records, when and why: every read that named the
+    // child, and the lookup itself is audited.
+    let child = &city.applications[0].child_id;
+    let named = reads
+        .iter()
+        .filter(|r| r.person_id.as_deref() == Some(child.as_str()))
+        .count();
+    let seen = o.person_accesses("2027-primary", child, "赵科长").await.unwrap();
+    assert!(!seen.is_empty());
+    assert_eq!(seen.len(), named);
+    assert!(
+        seen.iter()
+            .all(|a| a.purpose == "school-enrolment" && !a.registry.is_empty())
+    );
+    let log = enrol_store::audit_log_of(db.store.connection(), "2027-primary")
+        .await
+        .unwrap();
+    let lookup = log.last().unwrap();
+    assert_eq!(
+        (lookup.action.as_str(), lookup.actor.as_str(), lookup.subject.as_deref()),
+        ("access_log_read", "赵科长", Some(child.as_str()))
     );
     sim.shutdown().await.unwrap();
     db.cleanup().await.unwrap();

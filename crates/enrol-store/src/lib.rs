@@ -25,6 +25,9 @@ pub use entities::*;
 pub use migration::Migrator;
 pub use sea_orm;
 
+/// The advisory-lock class that orders a round's audit entries (PostgreSQL).
+const AUDIT_ORDER_LOCK: i32 = 2_027_061_502;
+
 /// How long a SQLite writer waits for another's lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -219,12 +222,32 @@ pub struct AuditEntry {
 
 /// Appends an entry to the audit log (inside the caller's transaction, so the
 /// entry commits with the change it records).
+///
+/// Entries are read in pages by id, so ids must be in commit order: a page
+/// read after id 11 must never miss an entry 10 that committed later. On
+/// PostgreSQL, where ids come from a sequence and transactions commit in any
+/// order, the append first takes a transaction-scoped advisory lock on the
+/// round, held until commit: a round's entries get their ids one commit after
+/// another. Callers append near the end of their transaction, so the lock is
+/// held briefly. SQLite has one writer at a time already.
 pub async fn append_audit<C: ConnectionTrait>(
     conn: &C,
     at: DateTime<Utc>,
     entry: AuditEntry,
 ) -> Result<audit_log::Model, StoreError> {
     use sea_orm::ActiveValue::{NotSet, Set};
+    if conn.get_database_backend() == DbBackend::Postgres {
+        conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+            [
+                AUDIT_ORDER_LOCK.into(),
+                entry.round_id.clone().unwrap_or_default().into(),
+            ],
+        ))
+        .await
+        .map_err(StoreError::db("ordering the audit log"))?;
+    }
     audit_log::ActiveModel {
         id: NotSet,
         round_id: Set(entry.round_id),

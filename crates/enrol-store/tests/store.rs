@@ -42,6 +42,8 @@ fn application_row(id: &str, child: &str, body: &str) -> application::ActiveMode
         live_child_id: Set(Some(child.to_owned())),
         body: Set(body.to_owned()),
         state: Set("submitted".to_owned()),
+        claimed_by: Set(None),
+        lease_until: Set(None),
         received_at: Set(at()),
         updated_at: Set(at()),
     }

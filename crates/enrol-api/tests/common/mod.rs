@@ -44,6 +44,7 @@ pub fn config() -> enrol_api::ApiConfig {
         passes: 3,
         retry_delay: std::time::Duration::from_millis(50),
         leave_reviews_unplaced: false,
+        ..VerifyOptions::default()
     };
     config
 }

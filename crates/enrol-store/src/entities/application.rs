@@ -20,6 +20,10 @@ pub struct Model {
     pub body: String,
     /// Lifecycle state of formats.md.
     pub state: String,
+    /// The verification worker holding the application (a claim), if any.
+    pub claimed_by: Option<String>,
+    /// Until when the claim holds; an expired claim may be taken over.
+    pub lease_until: Option<DateTimeUtc>,
     pub received_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -6,4 +6,6 @@ pub mod assignment;
 pub mod audit_log;
 pub mod decision;
 pub mod evidence_snapshot;
+pub mod registry_access;
 pub mod round;
+pub mod school_seat;

@@ -1,0 +1,227 @@
+//! Deciding an application, the one step verification and review share:
+//! evidence snapshot → evaluation → decision → state, in the caller's write
+//! transaction, with the registry accesses that gathered the evidence.
+//!
+//! The caller holds the application row's lock (`SELECT … FOR UPDATE`, see
+//! [`crate::locks`]) and has checked its state under it; this module stores.
+
+use enrol_domain::{Application, Evaluation, EvidenceBundle, OfficerFacts, Status};
+use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
+use enrol_store::sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+};
+use enrol_store::{decision, evidence_snapshot, registry_access};
+
+use crate::context::RoundContext;
+use crate::error::{RoundError, Stored, decode};
+use crate::round::now;
+use crate::source::{Access, Evidence};
+use crate::submit::parse_status;
+
+/// What deciding an application came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// Evidence incomplete: stored as a snapshot, not decided.
+    Pending,
+    /// Decided with this status.
+    Decided(Status),
+}
+
+/// Stores the evidence snapshot and, when the evidence is complete, the
+/// rules' decision on it as the application's current decision.
+pub(crate) async fn decide<C: ConnectionTrait>(
+    conn: &C,
+    round: &RoundContext,
+    app: &Application,
+    evidence: &Evidence,
+) -> Result<Outcome, RoundError> {
+    let application_id = app.application_id.to_string();
+    let (bundle, failures) = match evidence {
+        Evidence::Complete(bundle) => (bundle, None),
+        Evidence::Incomplete { bundle, failures } => (bundle, Some(failures)),
+    };
+    let snapshot = evidence_snapshot::ActiveModel {
+        id: NotSet,
+        application_id: Set(application_id.clone()),
+        round_id: Set(round.round_id.clone()),
+        bundle: Set(serde_json::to_string(bundle).expect("serialisable")),
+        complete: Set(failures.is_none()),
+        failure: Set(failures.map(|f| serde_json::to_string(f).expect("serialisable"))),
+        gathered_at: Set(now()),
+    }
+    .insert(conn)
+    .await?;
+    if failures.is_some() {
+        return Ok(Outcome::Pending);
+    }
+    let evaluation = enrol_rules::evaluate(app, bundle, &round.policy, &round.schools, None);
+    let status = evaluation.decision.status;
+    store_decision(conn, &application_id, round, &evaluation, Some(snapshot.id)).await?;
+    Ok(Outcome::Decided(status))
+}
+
+/// Stores a new current decision, superseding the previous one.
+pub(crate) async fn store_decision<C: ConnectionTrait>(
+    conn: &C,
+    application_id: &str,
+    round: &RoundContext,
+    evaluation: &Evaluation,
+    evidence_snapshot_id: Option<i64>,
+) -> Result<decision::Model, RoundError> {
+    if let Some(previous) = current_decision(conn, application_id).await? {
+        let mut active = previous.into_active_model();
+        active.current_for = Set(None);
+        active.update(conn).await?;
+    }
+    Ok(decision::ActiveModel {
+        id: NotSet,
+        application_id: Set(application_id.to_owned()),
+        round_id: Set(round.round_id.clone()),
+        current_for: Set(Some(application_id.to_owned())),
+        status: Set(evaluation.decision.status.as_str().to_owned()),
+        decision: Set(serde_json::to_string(&evaluation.decision).expect("serialisable")),
+        evaluation: Set(serde_json::to_string(evaluation).expect("serialisable")),
+        policy_version: Set(round.policy_version.clone()),
+        evidence_snapshot_id: Set(evidence_snapshot_id),
+        decided_at: Set(now()),
+    }
+    .insert(conn)
+    .await?)
+}
+
+/// Who caused a registry read, and for which application.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AccessContext<'a> {
+    pub round_id: &'a str,
+    pub application_id: Option<&'a str>,
+    /// `engine`, or the officer whose action made the reads.
+    pub actor: &'a str,
+}
+
+/// Appends registry accesses to the access log, in the caller's transaction.
+pub(crate) async fn store_accesses<C: ConnectionTrait>(
+    conn: &C,
+    context: AccessContext<'_>,
+    accesses: &[Access],
+) -> Result<(), RoundError> {
+    if accesses.is_empty() {
+        return Ok(());
+    }
+    let rows = accesses
+        .iter()
+        .map(|access| {
+            let (outcome, status) = match access.outcome {
+                enrol_evidence::AccessOutcome::Answered { status } => ("answered", Some(i32::from(status))),
+                enrol_evidence::AccessOutcome::TimedOut => ("timed_out", None),
+                enrol_evidence::AccessOutcome::ConnectionFailed => ("connection_failed", None),
+            };
+            registry_access::ActiveModel {
+                id: NotSet,
+                round_id: Set(context.round_id.to_owned()),
+                application_id: Set(context.application_id.map(str::to_owned)),
+                actor: Set(context.actor.to_owned()),
+                registry: Set(registry_name(access)),
+                path: Set(access.path.clone()),
+                person_id: Set(person_named(&access.path)),
+                consent_id: Set(access.consent_id.as_ref().map(ToString::to_string)),
+                purpose: Set(access.purpose.clone()),
+                outcome: Set(outcome.to_owned()),
+                status: Set(status),
+                attempt: Set(i32::try_from(access.attempt).unwrap_or(i32::MAX)),
+                at: Set(access.at),
+                latency_us: Set(i64::try_from(access.latency.as_micros()).unwrap_or(i64::MAX)),
+            }
+        })
+        .collect();
+    enrol_store::insert_chunked(conn, rows).await?;
+    Ok(())
+}
+
+/// The registry's name as its path's first segment (`hukou`, `zones`, …).
+fn registry_name(access: &Access) -> String {
+    access
+        .path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("{:?}", access.registry).to_lowercase())
+}
+
+/// The national ID a request path names (a path segment or a query value),
+/// if any: persons, certificates, holdings by owner, permits, insurance
+/// months, current places.
+pub(crate) fn person_named(path: &str) -> Option<String> {
+    let (path, query) = path.split_once('?').unwrap_or((path, ""));
+    path.split('/')
+        .chain(query.split('&').filter_map(|pair| pair.split_once('=').map(|(_, v)| v)))
+        .find_map(|part| enrol_domain::NationalId::parse(part).ok())
+        .map(|id| id.to_string())
+}
+
+/// The current decision of an application, if it has one.
+pub(crate) async fn current_decision<C: ConnectionTrait>(
+    conn: &C,
+    application_id: &str,
+) -> Result<Option<decision::Model>, RoundError> {
+    Ok(decision::Entity::find()
+        .filter(decision::Column::CurrentFor.eq(application_id))
+        .one(conn)
+        .await?)
+}
+
+/// The current decision's status of an application, if decided.
+pub(crate) async fn current_status<C: ConnectionTrait>(
+    conn: &C,
+    application_id: &str,
+) -> Result<Option<Status>, RoundError> {
+    current_decision(conn, application_id)
+        .await?
+        .map(|d| parse_status(&d.application_id, &d.status))
+        .transpose()
+}
+
+pub(crate) fn parse_evaluation(row: &decision::Model) -> Result<Evaluation, RoundError> {
+    Ok(decode(Stored::Evaluation, &row.application_id, &row.evaluation)?)
+}
+
+pub(crate) fn parse_decision(row: &decision::Model) -> Result<enrol_domain::Decision, RoundError> {
+    Ok(decode(Stored::Decision, &row.application_id, &row.decision)?)
+}
+
+/// Officer facts recorded for an application, from its latest evidence
+/// snapshot: what an officer established survives a retry; registry
+/// answers are read afresh.
+pub(crate) async fn officer_facts_of<C: ConnectionTrait>(
+    conn: &C,
+    application_id: &str,
+) -> Result<OfficerFacts, RoundError> {
+    let latest = evidence_snapshot::Entity::find()
+        .filter(evidence_snapshot::Column::ApplicationId.eq(application_id))
+        .order_by_desc(evidence_snapshot::Column::Id)
+        .one(conn)
+        .await?;
+    Ok(match latest {
+        Some(s) => decode::<EvidenceBundle>(Stored::EvidenceSnapshot, application_id, &s.bundle)?.officer_facts,
+        None => OfficerFacts::default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn finds_the_person_a_path_names() {
+        let id = "370811202011150023";
+        assert_eq!(
+            super::person_named(&format!("/hukou/v1/persons/{id}")).as_deref(),
+            Some(id)
+        );
+        assert_eq!(
+            super::person_named(&format!("/property/v1/holdings?owner_id={id}")).as_deref(),
+            Some(id)
+        );
+        assert_eq!(super::person_named("/zones/v1/buildings/370811-012-00143"), None);
+        assert_eq!(super::person_named("/zones/v1/schools"), None);
+    }
+}

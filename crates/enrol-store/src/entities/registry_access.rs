@@ -1,0 +1,43 @@
+//! The registry access log (查询留痕): one row per request the engine sent to
+//! a registry, stored in the transaction of the result it served (an
+//! evidence snapshot, a decision, the round's school catalogue). Append-only:
+//! the database refuses updates and deletes.
+
+use sea_orm::entity::prelude::*;
+
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "registry_accesses")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub round_id: String,
+    /// The application the read served; `NULL` for public reads of the round
+    /// (the school catalogue).
+    pub application_id: Option<String>,
+    /// Who caused the read: `engine` for verification, an officer's name for
+    /// a review they accepted.
+    pub actor: String,
+    /// `hukou`, `birth`, `property`, `residence`, `social-insurance`, `zones`
+    /// or `enrolment-history`.
+    pub registry: String,
+    /// Path and query as sent.
+    pub path: String,
+    /// The national ID the request names, if it names one: what
+    /// `GET /v1/rounds/{round}/access?person=` looks up.
+    pub person_id: Option<String>,
+    pub consent_id: Option<String>,
+    pub purpose: String,
+    /// `answered`, `timed_out` or `connection_failed`.
+    pub outcome: String,
+    /// The HTTP status of an answered request.
+    pub status: Option<i32>,
+    /// 1 for the first attempt of a call, 2 for its first retry, and so on.
+    pub attempt: i32,
+    /// When the request was sent.
+    pub at: DateTimeUtc,
+    /// From sending to the full answer (or giving up), in microseconds.
+    pub latency_us: i64,
+}
+
+impl ActiveModelBehavior for ActiveModel {}
