@@ -799,6 +799,19 @@ async fn an_officer_runs_the_sample_round_in_the_console_in_a_real_browser() {
     assert_eq!(tab.submit("#correct"), 200);
     assert_eq!(tab.count("#corrections tbody tr"), 1);
 
+    // Who read F37's child's records: the lookup is a form, and audited.
+    tab.open(&format!("/console/rounds/{ROUND}/access"));
+    tab.fill("#person", "410102202104241731");
+    assert_eq!(tab.submit("#access"), 200);
+    let reads: u64 = tab.text("#access-count").parse().unwrap();
+    assert!(
+        reads >= 2,
+        "verification and the acceptance read F37's records: {reads}"
+    );
+    assert_eq!(tab.count("#access-log tbody tr"), reads);
+    tab.open(&format!("/console/rounds/{ROUND}/audit?action=access_log_read"));
+    assert_eq!(tab.count("#audit tbody tr"), 1, "the lookup is audited");
+
     // The audit log names the officer.
     tab.open(&format!("/console/rounds/{ROUND}/audit?action=review_accepted"));
     assert_eq!(tab.count("#audit tbody tr"), 5);
