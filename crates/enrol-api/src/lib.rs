@@ -32,6 +32,7 @@ mod observe;
 mod officer;
 mod openapi;
 mod ops;
+mod precheck;
 mod problem;
 mod ratelimit;
 mod replay;
