@@ -96,7 +96,8 @@ pub struct PrecheckAnswer {
         (status = 401, description = "No known X-Api-Key or no valid X-Citizen-Id", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON by its Content-Type", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is invalid (a wrong checksum, an unknown round, `application_id` or `submitted_at` given); `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid (a wrong checksum, an unknown round, `application_id` or `submitted_at` given, over a cap as for a submission); `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit of the app or of the citizen; `Retry-After` says when to come back", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "The school catalogue could not be read", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -118,6 +119,8 @@ pub(crate) async fn precheck(
     fields.insert("application_id".to_owned(), Value::from(uuid::Uuid::nil().to_string()));
     fields.insert("submitted_at".to_owned(), Value::from(chrono::Utc::now().to_rfc3339()));
     let app: Application = from_slice(&serde_json::to_vec(&fields).expect("serialisable"))?;
+    // The same caps as a submission: each sibling or guardian is a registry read.
+    crate::validate::check_application(&app)?;
     let answer = state
         .orchestrator
         .precheck(&app, &citizen.id, &citizen.actor(), &*state.evidence)
