@@ -65,7 +65,7 @@ async fn run(db: &TestDb, requests: usize, concurrency: usize, warmup: usize) ->
         "unused-key",
     ));
     let evidence = Arc::new(RegistryEvidence::connect(&registries, Default::default()).expect("clients"));
-    let mut config = enrol_api::ApiConfig::empty();
+    let mut config = enrol_api::ApiConfig::empty().without_rate_limits();
     config.add_app("bench-app", "bench-app-key-0123456789").unwrap();
     config
         .add_officer("bench", enrol_api::Role::Viewer, "bench-officer-0123456789")

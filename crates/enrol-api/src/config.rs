@@ -8,6 +8,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use enrol_orchestrator::VerifyOptions;
+
+use crate::ratelimit::{RateLimit, RateLimits};
 use serde::{Deserialize, Serialize};
 
 /// The app key `--dev` accepts. Documented, so never secret: never in production.
@@ -108,6 +110,8 @@ pub struct ApiConfig {
     pub verify: VerifyOptions,
     /// Built by [`ApiConfig::dev`]: the published keys are accepted.
     pub dev: bool,
+    /// Rate limits of the app endpoints (per app, per citizen).
+    pub rate_limits: RateLimits,
 }
 
 impl fmt::Debug for ApiConfig {
@@ -119,7 +123,20 @@ impl fmt::Debug for ApiConfig {
             .field("officer_body_limit", &self.officer_body_limit)
             .field("verify", &self.verify)
             .field("dev", &self.dev)
+            .field("rate_limits", &self.rate_limits)
             .finish()
+    }
+}
+
+/// A TOML error as its message and line number, without the quoted source
+/// line toml's `Display` adds: that line may hold a secret.
+pub(crate) fn toml_error(text: &str, err: &toml::de::Error) -> String {
+    match err.span() {
+        Some(span) => {
+            let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+            format!("line {line}: {}", err.message())
+        }
+        None => err.message().to_owned(),
     }
 }
 
@@ -134,6 +151,41 @@ struct FileConfig {
     #[serde(default)]
     officers: Vec<FileOfficer>,
     verify: Option<FileVerify>,
+    rate_limits: Option<FileRateLimits>,
+}
+
+/// `[rate_limits]`: `app` and `citizen`, each `{ per_minute, burst }` or
+/// `"off"`; an absent one keeps its default.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRateLimits {
+    app: Option<FileRateLimit>,
+    citizen: Option<FileRateLimit>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum FileRateLimit {
+    Limit(RateLimit),
+    Off(Off),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Off {
+    Off,
+}
+
+impl FileRateLimit {
+    fn into_limit(self, which: &str) -> Result<Option<RateLimit>, String> {
+        match self {
+            FileRateLimit::Off(Off::Off) => Ok(None),
+            FileRateLimit::Limit(limit) if limit.per_minute == 0 || limit.burst == 0 => Err(format!(
+                "rate_limits.{which}: per_minute and burst must be at least 1 (or write \"off\")"
+            )),
+            FileRateLimit::Limit(limit) => Ok(Some(limit)),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -172,6 +224,7 @@ impl ApiConfig {
             officer_body_limit: DEFAULT_OFFICER_BODY_LIMIT,
             verify: VerifyOptions::default(),
             dev: false,
+            rate_limits: RateLimits::default(),
         }
     }
 
@@ -185,7 +238,8 @@ impl ApiConfig {
             ("dev-officer".to_owned(), Role::RoundManager),
         );
         config.dev = true;
-        config
+        // A demo submits a whole city through one app in seconds.
+        config.without_rate_limits()
     }
 
     /// Reads the TOML configuration file at `path` (see [`ApiConfig::from_toml_str`]).
@@ -229,9 +283,22 @@ impl ApiConfig {
 
     fn merge_toml(&mut self, text: &str, origin: Option<String>) -> Result<(), ConfigError> {
         let file: FileConfig = toml::from_str(text).map_err(|e| ConfigError::Invalid {
-            origin,
-            message: e.to_string(),
+            origin: origin.clone(),
+            // The message and the line, never toml's quote of the line: it may hold a key.
+            message: toml_error(text, &e),
         })?;
+        if let Some(limits) = file.rate_limits {
+            let invalid = |message| ConfigError::Invalid {
+                origin: origin.clone(),
+                message,
+            };
+            if let Some(app) = limits.app {
+                self.rate_limits.app = app.into_limit("app").map_err(invalid)?;
+            }
+            if let Some(citizen) = limits.citizen {
+                self.rate_limits.citizen = citizen.into_limit("citizen").map_err(invalid)?;
+            }
+        }
         if let Some(limit) = file.body_limit {
             self.body_limit = limit;
         }
@@ -259,6 +326,15 @@ impl ApiConfig {
             }
         }
         Ok(())
+    }
+
+    /// No rate limits (development mode, benchmarks): a demo or a load test is never paced.
+    pub fn without_rate_limits(mut self) -> ApiConfig {
+        self.rate_limits = RateLimits {
+            app: None,
+            citizen: None,
+        };
+        self
     }
 
     /// Adds an upstream app's key.

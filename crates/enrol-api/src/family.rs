@@ -17,6 +17,7 @@ use crate::body::parse_json;
 use crate::model::{AboveSeat, ApplicationResult, ApplicationStatus, Decision, LifecycleState, Route};
 use crate::problem::{ApiError, Problem};
 use crate::state::AppState;
+use crate::validate::check_application;
 
 /// The canonical form of an application id from a path: lower-case hyphenated UUID.
 pub(crate) fn application_id(raw: &str) -> Result<String, ApiError> {
@@ -25,17 +26,25 @@ pub(crate) fn application_id(raw: &str) -> Result<String, ApiError> {
         .map_err(|_| ApiError::invalid_parameter("application_id", format!("{raw:?} is not a UUID")))
 }
 
-/// The application, if the citizen may see it: 404 when there is none, 403
-/// when it is another family's.
+/// The application, if the citizen may see it. An unknown id and another
+/// family's id get the same 404, word for word: the answer must not tell
+/// whether an application exists.
 async fn own_application(
     state: &AppState,
     citizen: &Citizen,
     raw_id: &str,
 ) -> Result<(Application, ApplicationView), ApiError> {
     let id = application_id(raw_id)?;
-    let (app, view) = state.orchestrator.application(&id).await?;
+    let not_found = || ApiError::NotFound {
+        detail: format!("there is no application {id} of yours"),
+    };
+    let (app, view) = match state.orchestrator.application(&id).await {
+        Ok(found) => found,
+        Err(RoundError::UnknownApplication(_)) => return Err(not_found()),
+        Err(other) => return Err(other.into()),
+    };
     if !app.is_family_member(&citizen.id) {
-        return Err(ApiError::Forbidden);
+        return Err(not_found());
     }
     Ok((app, view))
 }
@@ -71,7 +80,8 @@ async fn status_of(state: &AppState, view: ApplicationView) -> Result<Applicatio
         (status = 409, description = "The id was used with other content (`application-id-conflict`), the child has another live application (`child-conflict`), or the round is not open (`round-state`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON by its Content-Type", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "A field is invalid (a wrong checksum, an unknown round, a missing or unknown field); `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit of the app or of the citizen; `Retry-After` says when to come back", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid (a wrong checksum, an unknown round, a missing or unknown field, over a cap: at most 4 distinct `guardian_ids`, 8 distinct `sibling_ids`, 20 distinct `choices`; `consent_id` 1 to 64 visible ASCII characters); `field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn submit(
@@ -81,6 +91,7 @@ pub(crate) async fn submit(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
     let app: Application = parse_json(&headers, body)?;
+    check_application(&app)?;
     if app.applicant_id != citizen.id {
         return Err(ApiError::Forbidden);
     }
@@ -130,8 +141,8 @@ pub(crate) async fn submit(
     responses(
         (status = 200, description = "The application's state", body = ApplicationStatus),
         (status = 401, description = "No known X-Api-Key or no valid X-Citizen-Id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the citizen's family's application", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application of the citizen's family: an unknown id and another family's id answer alike", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit of the app or of the citizen; `Retry-After` says when to come back", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -155,9 +166,9 @@ pub(crate) async fn get_application(
     responses(
         (status = 200, description = "Withdrawn", body = ApplicationStatus),
         (status = 401, description = "No known X-Api-Key or no valid X-Citizen-Id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the citizen's family's application", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application of the citizen's family: an unknown id and another family's id answer alike", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The round is not open (`round-state`), or an officer excluded the application (`application-state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit of the app or of the citizen; `Retry-After` says when to come back", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -199,9 +210,9 @@ pub(crate) async fn withdraw(
     responses(
         (status = 200, description = "The decision (formats.md)", body = Decision),
         (status = 401, description = "No known X-Api-Key or no valid X-Citizen-Id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the citizen's family's application", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application of the citizen's family: an unknown id and another family's id answer alike", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not decided yet (`not-decided`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit of the app or of the citizen; `Retry-After` says when to come back", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
     )
 )]
@@ -239,9 +250,9 @@ pub(crate) async fn get_decision(
     responses(
         (status = 200, description = "The seat, or none", body = ApplicationResult),
         (status = 401, description = "No known X-Api-Key or no valid X-Citizen-Id", body = Problem, content_type = "application/problem+json"),
-        (status = 403, description = "Not the citizen's family's application", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such application", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such application of the citizen's family: an unknown id and another family's id answer alike", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The round is not published yet (`not-published`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the rate limit of the app or of the citizen; `Retry-After` says when to come back", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The id is not a UUID", body = Problem, content_type = "application/problem+json"),
     )
 )]

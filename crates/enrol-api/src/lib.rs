@@ -33,10 +33,13 @@ mod observe;
 mod officer;
 mod openapi;
 mod ops;
+mod precheck;
 mod problem;
+mod ratelimit;
 mod replay;
 mod routes;
 mod state;
+mod validate;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -58,7 +61,11 @@ pub use model::*;
 pub use observe::{MAX_REQUEST_ID_LEN, REQUEST_ID_HEADER, acceptable_request_id, attribute_to_officer};
 pub use openapi::openapi;
 pub use ops::{DB_PING_TIMEOUT, DatabaseCheck, Readiness, metrics_handle};
-pub use problem::{PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem};
+pub use problem::{ApiError, PROBLEM_JSON, PROBLEM_TYPE_PREFIX, Problem};
+pub use ratelimit::{DEFAULT_APP_LIMIT, DEFAULT_CITIZEN_LIMIT, RateLimit, RateLimits};
+pub use validate::{
+    MAX_CHOICES, MAX_CONSENT_ID_LEN, MAX_GUARDIAN_IDS, MAX_SIBLING_IDS, check_application, parse_application,
+};
 
 /// The whole API over an orchestrator and an evidence source (the registry
 /// adapters, for verification and review). [`Engine::router`] is the same,
@@ -87,14 +94,22 @@ fn api_routers(engine: &Engine) -> Routers {
     // come from routes.rs; `/metrics` (Prometheus text, for operators) is not
     // part of the documented API.
     let routes = routes::routes();
+    let family = routes.family.route_layer(RequestBodyLimitLayer::new(config.body_limit));
+    // Inside authentication (layers run outside-in): the app's limit, then the citizen's.
+    let family = match config.rate_limits.citizen {
+        Some(limit) => family.route_layer(ratelimit::layer(ratelimit::ByCitizen, limit)),
+        None => family,
+    };
+    let family = match config.rate_limits.app {
+        Some(limit) => family.route_layer(ratelimit::layer(ratelimit::ByApp, limit)),
+        None => family,
+    };
     let routes = routes::Routes {
-        family: routes
-            .family
-            .route_layer(RequestBodyLimitLayer::new(config.body_limit))
-            .route_layer(middleware::from_fn_with_state(credentials.clone(), auth::require_app)),
+        family: family.route_layer(middleware::from_fn_with_state(credentials.clone(), auth::require_app)),
         officer: routes
             .officer
             .route("/metrics", get(ops::metrics))
+            .route_layer(axum::Extension(officer::WholeSeeds(config.dev)))
             .route_layer(RequestBodyLimitLayer::new(config.officer_body_limit))
             .route_layer(middleware::from_fn_with_state(credentials, auth::require_officer)),
         public: routes.public,

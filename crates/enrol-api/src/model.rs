@@ -13,6 +13,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+/// A national ID (GB 11643-1999): 17 digits and a check character.
+#[derive(Debug, Clone, ToSchema)]
+#[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
+#[allow(dead_code)] // describes the body
+pub struct NationalIdSchema(String);
+
 /// The application of formats.md, as the upstream app submits it. Every ID
 /// must be a valid national ID (GB 11643-1999, checksum included); a repeated
 /// entry counts once. No field carries a document; unknown fields are refused.
@@ -29,11 +35,18 @@ pub struct ApplicationSchema {
     /// Must be the signed-in citizen (`X-Citizen-Id`).
     #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
     pub applicant_id: String,
-    pub guardian_ids: Vec<String>,
-    pub sibling_ids: Vec<String>,
-    /// School ids, in order of preference.
+    /// Other guardians: at most 4 distinct IDs (a repeated ID counts once).
+    #[schema(max_items = 4, inline)]
+    pub guardian_ids: Vec<NationalIdSchema>,
+    /// Declared siblings: at most 8 distinct IDs (a repeated ID counts once).
+    #[schema(max_items = 8, inline)]
+    pub sibling_ids: Vec<NationalIdSchema>,
+    /// School ids, in order of preference: at most 20 distinct.
+    #[schema(max_items = 20)]
     pub choices: Vec<String>,
-    /// The consent every guardian gave in the app.
+    /// The consent every guardian gave in the app: 1 to 64 visible ASCII
+    /// characters (it travels to the registries as a header).
+    #[schema(min_length = 1, max_length = 64, pattern = "^[!-~]{1,64}$")]
     pub consent_id: String,
     pub submitted_at: DateTime<Utc>,
 }

@@ -82,7 +82,13 @@ pub(crate) async fn list_rounds(
     ))
 }
 
+/// Whether this server opens rounds with a whole seed (`round_seed`): only
+/// a development (demo or audit) server, `--dev`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WholeSeeds(pub bool);
+
 /// Opens a round under a policy file, with a committed seed (round manager).
+/// A whole seed (`round_seed`) only on a development server (`--dev`).
 #[utoipa::path(
     post, path = "/v1/rounds", tag = "rounds", security(("officer" = [])),
     request_body = CreateRound,
@@ -92,12 +98,13 @@ pub(crate) async fn list_rounds(
         (status = 401, description = "No known bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "Not a round manager", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The round exists (`round-exists`)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The policy file or the seed is invalid; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The policy file or the seed is invalid, or a whole `round_seed` was sent to a server not in development mode; `field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn create_round(
     State(state): State<AppState>,
     Extension(officer): Extension<Officer>,
+    Extension(whole_seeds): Extension<WholeSeeds>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -105,6 +112,14 @@ pub(crate) async fn create_round(
     let request: CreateRound = parse_json(&headers, body)?;
     let (seed, field) = match (request.seed_commitment, request.round_seed) {
         (Some(commitment), None) => (RoundSeed::Committed { commitment }, "seed_commitment"),
+        // A live round is sealed: one insider must not choose the draw.
+        (None, Some(_)) if !whole_seeds.0 => {
+            return Err(ApiError::invalid(
+                "round_seed",
+                "a whole round seed is for demo and audit servers (--dev) only; a live round commits a sealed seed: \
+                 give seed_commitment",
+            ));
+        }
         (None, Some(seed)) => (RoundSeed::Whole(seed), "round_seed"),
         (Some(_), Some(_)) => {
             return Err(ApiError::invalid(

@@ -66,6 +66,8 @@ pub enum ApiError {
         detail: String,
         existing_application_id: Option<String>,
     },
+    /// 429: over a rate limit; `Retry-After` says when to come back (seconds).
+    TooManyRequests { retry_after: u64 },
     /// 503: a registry the request needs cannot be reached.
     Unavailable { detail: String },
     /// 500: a fault of the engine; the detail is logged, not told.
@@ -111,6 +113,7 @@ impl ApiError {
             ApiError::Forbidden => StatusCode::FORBIDDEN,
             ApiError::NotFound { .. } => StatusCode::NOT_FOUND,
             ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal { .. } => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -164,6 +167,13 @@ impl ApiError {
                 existing_application_id: existing_application_id.clone(),
                 ..base(kind, title, Some(detail.clone()))
             },
+            ApiError::TooManyRequests { retry_after } => base(
+                "too-many-requests",
+                "Too many requests",
+                Some(format!(
+                    "over the rate limit: come back in {retry_after} s (Retry-After)"
+                )),
+            ),
             ApiError::Unavailable { detail } => base(
                 "unavailable",
                 "A registry the engine needs cannot be reached",

@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
-use crate::{access, exports, family, officer, replay};
+use crate::{access, exports, family, officer, precheck, replay};
 
 /// The routes, grouped by the authentication they need; no layers yet.
 pub(crate) struct Routes {
@@ -29,7 +29,8 @@ pub(crate) fn routes() -> Routes {
         .routes(routes!(family::submit))
         .routes(routes!(family::get_application, family::withdraw))
         .routes(routes!(family::get_decision))
-        .routes(routes!(family::get_result));
+        .routes(routes!(family::get_result))
+        .routes(routes!(precheck::precheck));
 
     let officer = OpenApiRouter::default()
         .routes(routes!(officer::list_rounds, officer::create_round))

@@ -229,21 +229,31 @@ async fn callers_are_authenticated_and_families_see_only_their_own() {
         .header("X-Citizen-Id", father.as_str());
     assert_eq!(api.call(kiosk).await.expect(200).json["state"], "submitted");
 
-    // Another family learns nothing: not the state, the decision, the result.
+    // Another family learns nothing, not even that the application exists:
+    // its id answers 404 exactly as an id no one used does.
+    let unknown_path = format!("/v1/applications/{}", id(98));
     for suffix in ["", "/decision", "/result"] {
         let answer = api
             .call(Call::get(format!("{path}{suffix}")).citizen(neighbour.as_str()))
             .await;
-        answer.problem(403, "forbidden");
+        answer.problem(404, "not-found");
         assert!(
             !answer.text.contains(child.as_str()) && !answer.text.contains("submitted"),
             "{}",
             answer.text
         );
+        let unknown = api
+            .call(Call::get(format!("{unknown_path}{suffix}")).citizen(neighbour.as_str()))
+            .await;
+        assert_eq!(
+            answer.text.replace(&id(1), "ID"),
+            unknown.text.replace(&id(98), "ID"),
+            "another family's application and no application answer alike"
+        );
     }
     api.call(Call::delete(&path).citizen(neighbour.as_str()))
         .await
-        .problem(403, "forbidden");
+        .problem(404, "not-found");
     assert_eq!(
         api.call(Call::get(&path).citizen(mother.as_str())).await.json["state"],
         "submitted"

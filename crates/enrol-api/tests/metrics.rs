@@ -69,7 +69,8 @@ fn sim_registry(r: Registry) -> SimRegistry {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_move_by_what_a_scripted_round_did() {
     let city = City::start(24, 18).await;
-    let api = Api::new(TestDb::sqlite().await.unwrap(), &city.sim.base_url());
+    // A demo round (a whole seed): a development server.
+    let api = Api::dev(TestDb::sqlite().await.unwrap(), &city.sim.base_url());
     let server = Server::start(api.router.clone()).await;
     let (client, base) = (reqwest::Client::new(), server.base.clone());
     let send = |call: Call| {

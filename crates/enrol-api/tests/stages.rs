@@ -54,7 +54,8 @@ async fn a_family_applies_to_the_primary_and_the_junior_round_open_at_once() {
     let sim = Simulator::start(Dataset::load(&dir).unwrap(), SimConfig::default(), addr)
         .await
         .unwrap();
-    let api = Api::new(TestDb::sqlite().await.unwrap(), &sim.base_url());
+    // A demo round (a whole seed): a development server.
+    let api = Api::dev(TestDb::sqlite().await.unwrap(), &sim.base_url());
     let server = Server::start(api.router.clone()).await;
     let (client, base) = (reqwest::Client::new(), server.base.clone());
     let send = |call: Call| {

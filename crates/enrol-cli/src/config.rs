@@ -75,6 +75,9 @@ pub struct ServeFile {
     officers: Vec<FileOfficer>,
     /// `X-Purpose` of every registry call.
     registry_purpose: Option<String>,
+    /// A PEM file of certificate authorities trusted for `https` registries
+    /// besides the system's (a government gateway's private CA).
+    registry_ca_bundle: Option<PathBuf>,
     /// Settings every registry takes unless its own section says otherwise.
     registry_defaults: Option<FileRegistry>,
     #[serde(default)]
@@ -317,6 +320,7 @@ impl ServeFile {
                 purpose: self
                     .registry_purpose
                     .unwrap_or_else(|| SCHOOL_ENROLMENT_PURPOSE.to_owned()),
+                ca_bundle: self.registry_ca_bundle,
                 registries: all,
             })
         };

@@ -29,6 +29,12 @@ impl LogFormat {
     }
 }
 
+/// Third-party crates that write request URLs into their debug and trace
+/// lines (reqwest: "response '200 OK' for http://…/persons/<national ID>").
+/// A registry's path holds a national ID or an address, so these stay at
+/// `info` whatever the filter asks (docs/privacy.md).
+const URL_LOGGING_TARGETS: &[&str] = &["reqwest"];
+
 /// Installs the process's subscriber. `filter` is an `EnvFilter` directive
 /// (`info`, `warn,enrol=info`, …); `RUST_LOG`, when set, wins.
 pub fn init(format: LogFormat, filter: &str) -> anyhow::Result<()> {
@@ -36,8 +42,13 @@ pub fn init(format: LogFormat, filter: &str) -> anyhow::Result<()> {
         Ok(env) if !env.trim().is_empty() => env,
         _ => filter.to_owned(),
     };
-    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+    let mut filter = tracing_subscriber::EnvFilter::try_new(&filter)
         .map_err(|e| anyhow::anyhow!("the log level {filter:?} is not a valid filter: {e}"))?;
+    for target in URL_LOGGING_TARGETS {
+        if let Ok(directive) = format!("{target}=info").parse() {
+            filter = filter.add_directive(directive);
+        }
+    }
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -271,7 +271,7 @@ async fn run() -> anyhow::Result<()> {
         Command::Db(DbCommand::Migrate { database_url }) => {
             let store = enrol_store::Store::open(&database_url)
                 .await
-                .with_context(|| format!("migrating {database_url}"))?;
+                .with_context(|| format!("migrating {}", enrol_store::redact_url(&database_url)))?;
             store.close().await?;
             println!("database is up to date");
         }
@@ -328,7 +328,8 @@ async fn serve(
     let registries = match (&args.registries, settings.registries) {
         (Some(path), _) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            toml::from_str::<enrol_evidence::RegistriesConfig>(&text)
+            // The error names the line, never quotes it: it may hold an API key.
+            enrol_evidence::RegistriesConfig::from_toml_str(&text)
                 .with_context(|| format!("reading the registries configuration {}", path.display()))?
         }
         (None, Some(registries)) => registries,
@@ -344,7 +345,7 @@ async fn serve(
         .context("configuring the registry clients")?;
     let store = enrol_store::Store::open(&database_url)
         .await
-        .with_context(|| format!("opening the database {}", db::redact(&database_url)))?;
+        .with_context(|| format!("opening the database {}", enrol_store::redact_url(&database_url)))?;
     let engine = enrol_api::Engine::new(
         enrol_orchestrator::Orchestrator::new(store.clone()),
         std::sync::Arc::new(evidence),

@@ -770,6 +770,15 @@ async fn an_officer_runs_the_sample_round_in_the_console_in_a_real_browser() {
     tab.open(&format!("/console/rounds/{ROUND}/notice"));
     let rows = tab.count("#notice tbody tr");
     assert!(rows >= 33, "{rows} seats in the notice");
+    // Printed, the notice is the table alone: no header, navigation or form.
+    tab.browser
+        .call(Some(&tab.page), "Emulation.setEmulatedMedia", json!({"media": "print"}));
+    let printed = tab.eval(
+        "['header.top', 'nav.round', 'form.inline', '#notice'].map(s => getComputedStyle(document.querySelector(s)).display)",
+    );
+    assert_eq!(printed, json!(["none", "none", "none", "table"]), "print styles");
+    tab.browser
+        .call(Some(&tab.page), "Emulation.setEmulatedMedia", json!({"media": ""}));
     let page_text = tab.eval("document.body.innerText").as_str().unwrap().to_owned();
     for line in std::fs::read_to_string(common::sample_dir().join("applications.jsonl"))
         .unwrap()
@@ -789,6 +798,19 @@ async fn an_officer_runs_the_sample_round_in_the_console_in_a_real_browser() {
     tab.fill("#correct-reason", CORRECTION_REASON);
     assert_eq!(tab.submit("#correct"), 200);
     assert_eq!(tab.count("#corrections tbody tr"), 1);
+
+    // Who read F37's child's records: the lookup is a form, and audited.
+    tab.open(&format!("/console/rounds/{ROUND}/access"));
+    tab.fill("#person", "410102202104241731");
+    assert_eq!(tab.submit("#access"), 200);
+    let reads: u64 = tab.text("#access-count").parse().unwrap();
+    assert!(
+        reads >= 2,
+        "verification and the acceptance read F37's records: {reads}"
+    );
+    assert_eq!(tab.count("#access-log tbody tr"), reads);
+    tab.open(&format!("/console/rounds/{ROUND}/audit?action=access_log_read"));
+    assert_eq!(tab.count("#audit tbody tr"), 1, "the lookup is audited");
 
     // The audit log names the officer.
     tab.open(&format!("/console/rounds/{ROUND}/audit?action=review_accepted"));

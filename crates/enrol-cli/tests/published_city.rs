@@ -9,8 +9,8 @@
 //! a decision changed by one byte is caught.
 //!
 //! CI runs a city of [`CI_FAMILIES`]; the 20,000-family city is the
-//! ignored test (`cargo test -p enrol-cli --test published_city -- --ignored`),
-//! whose time is in docs/benchmarks.md.
+//! ignored test (`cargo test -p enrol-cli --test published_city -- --ignored`);
+//! docs/benchmarks.md has the CI test's time.
 
 use std::collections::BTreeMap;
 use std::path::Path;

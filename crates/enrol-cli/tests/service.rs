@@ -147,7 +147,8 @@ api_key = "dev-key"
     let officer =
         |method: reqwest::Method, path: &str| http.request(method, format!("{api}{path}")).bearer_auth(MANAGER);
     let opened = officer(reqwest::Method::POST, "/v1/rounds")
-        .json(&json!({"policy_toml": policy, "round_seed": "sample-2027"}))
+        // A live server: a sealed seed, committed (SHA-256 of "sample-2027").
+        .json(&json!({"policy_toml": policy, "seed_commitment": "dc4947967aa171f868d4314675b5514fb7a9255d86265c9987bf1550e8e9a99a"}))
         .send()
         .await
         .unwrap();

@@ -84,9 +84,9 @@ pub fn registry(lang: Lang, name: &str) -> String {
         "birth" => ("出生医学证明", "birth certificates"),
         "property" => ("不动产登记", "property"),
         "residence" => ("居住证", "residence permits"),
-        "insurance" => ("社会保险", "social insurance"),
+        "insurance" | "social-insurance" => ("社会保险", "social insurance"),
         "zones" => ("学区划片", "school zones"),
-        "history" => ("学籍", "enrolment history"),
+        "history" | "enrolment-history" => ("学籍", "enrolment history"),
         "engine" => ("引擎内部", "the engine itself"),
         other => return other.to_owned(),
     };

@@ -88,6 +88,7 @@ fn round_nav(lang: Lang, round: &str, here: &str) -> Markup {
         ("/notice", "公示", "Notice"),
         ("/corrections", "更正", "Corrections"),
         ("/audit", "日志", "Audit log"),
+        ("/access", "查询留痕", "Access log"),
     ];
     let path = here.split('?').next().unwrap_or(here);
     html! {

@@ -80,7 +80,7 @@ async fn stylesheet() -> impl IntoResponse {
 
 /// The console's routes, all under `/console/`.
 pub fn router(engine: Engine, options: ConsoleOptions) -> Router {
-    use pages::{ceremony, dashboard, logs, reports, review, rounds, sign_in};
+    use pages::{access, ceremony, dashboard, logs, reports, review, rounds, sign_in};
     let console = Console {
         engine,
         sessions: Sessions::default(),
@@ -117,6 +117,7 @@ pub fn router(engine: Engine, options: ConsoleOptions) -> Router {
             get(reports::corrections).post(reports::correct),
         )
         .route("/console/rounds/{round}/audit", get(logs::audit))
+        .route("/console/rounds/{round}/access", get(access::form).post(access::lookup))
         .with_state(console.clone())
         .layer(axum::middleware::from_fn_with_state(console, session::attribute))
         .layer(axum::middleware::map_response(session::security_headers))

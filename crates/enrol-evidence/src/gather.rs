@@ -275,7 +275,10 @@ impl<P: ReadPlanner + 'static> Gatherer<P> {
             }
             for read in &reads {
                 if let Some(reason) = outside_family(app, &bundle, read) {
-                    tracing::error!(application = %app.application_id, record = %read.record_ref(), %reason, "read outside the family refused");
+                    // The application and the registry, never the record: its
+                    // key is a national ID or an address (docs/privacy.md).
+                    tracing::error!(application = %app.application_id, registry = %read.record_ref().registry,
+                        "read outside the family refused");
                     return GatherOutcome::pending(
                         bundle,
                         Failure::OutsideFamily {

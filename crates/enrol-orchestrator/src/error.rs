@@ -27,7 +27,8 @@ pub enum RoundError {
     UnknownApplication(String),
     #[error("application {id} was already submitted with other content")]
     ApplicationIdConflict { id: String },
-    #[error("child {child_id} already has a live application in round {round}")]
+    // The message names no child: errors reach logs (docs/privacy.md).
+    #[error("the child already has a live application in round {round}")]
     ChildConflict {
         round: String,
         child_id: String,

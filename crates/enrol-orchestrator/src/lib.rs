@@ -26,6 +26,7 @@ mod locks;
 mod notice;
 mod output;
 mod pending;
+mod precheck;
 mod registry_source;
 mod replay;
 mod review;
@@ -43,6 +44,7 @@ pub use error::{Corrupt, RoundError, Stored};
 pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
+pub use precheck::{Precheck, UnknownFact};
 pub use registry_source::RegistryEvidence;
 pub use replay::{
     Change, CorrectedDecision, Corrections, RecordCorrections, Replay, RoundReplay, SeatChange, SeatReplay,

@@ -175,6 +175,8 @@ impl Orchestrator {
                     "policy_version": row.policy_version,
                     "seed_commitment": commitment,
                     "seed_mode": if whole.is_some() { "whole" } else { "committed" },
+                    // A whole seed is for demo and audit rounds; a live round is sealed.
+                    "round_kind": if whole.is_some() { "demo_or_audit" } else { "live" },
                 }),
             },
         )

@@ -127,7 +127,10 @@ impl AccessRecorder for tokio::sync::mpsc::UnboundedSender<Access> {
         // A closed receiver means the audit writer is gone; the send error
         // carries the record back and there is nowhere else to put it.
         if let Err(e) = self.send(access) {
-            tracing::error!(access = ?e.0, "access record dropped: audit channel closed");
+            // Never the path: it holds a national ID or an address (docs/privacy.md).
+            let access = &e.0;
+            tracing::error!(registry = %access.registry, outcome = ?access.outcome, attempt = access.attempt,
+                "access record dropped: audit channel closed");
         }
     }
 }

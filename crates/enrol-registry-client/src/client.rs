@@ -343,7 +343,8 @@ impl RegistryClient {
             if now + delay >= deadline {
                 return Err(give_up(last));
             }
-            tracing::debug!(registry = %inner.registry, %path, sent, ?delay, failure = %last, "retrying");
+            // Never the path: it holds a national ID or an address (docs/privacy.md).
+            tracing::debug!(registry = %inner.registry, sent, ?delay, failure = %last, "retrying");
             if last != Transient::CircuitOpen {
                 observe::retry(inner.registry);
             }
@@ -570,9 +571,15 @@ impl RegistryClient {
     }
 }
 
-/// An error with its causes, on one line.
+/// An error with its causes, on one line, without its URL: reqwest names the
+/// URL, whose path holds a national ID or an address, and this text reaches
+/// logs (the retry line) as well as the stored failure, which names its record.
 fn chain(e: &reqwest::Error) -> String {
     let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        let origin = url.origin().ascii_serialization();
+        text = text.replace(url.as_str(), &format!("{origin}/…"));
+    }
     let mut source = e.source();
     while let Some(s) = source {
         text.push_str(": ");
@@ -604,11 +611,15 @@ fn index(registry: Registry) -> usize {
 impl RegistryClients {
     /// Builds the clients; fails on a missing or unusable registry configuration.
     pub fn new(config: &RegistriesConfig, recorder: Arc<dyn AccessRecorder>) -> Result<Self, ConfigError> {
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| ConfigError::Http(chain(&e)))?;
+            .tls_version_min(reqwest::tls::Version::TLS_1_2);
+        // A private CA is trusted besides the system's roots.
+        for certificate in config.ca_certificates()? {
+            builder = builder.add_root_certificate(certificate);
+        }
+        let http = builder.build().map_err(|e| ConfigError::Http(chain(&e)))?;
         let build = |registry: Registry| {
             let c = config.registries.get(&registry).ok_or(ConfigError::Missing(registry))?;
             RegistryClient::new(registry, c, &config.purpose, http.clone(), recorder.clone())

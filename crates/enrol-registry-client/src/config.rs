@@ -1,6 +1,7 @@
 //! How the engine reaches each registry: address, key, and the limits it keeps.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use enrol_domain::Registry;
@@ -10,14 +11,14 @@ use serde::{Deserialize, Serialize};
 pub const SCHOOL_ENROLMENT_PURPOSE: &str = "school-enrolment";
 
 /// How the engine talks to one registry. Every tuning field has a default, so a
-/// TOML section needs only `base_url` and `api_key`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// TOML section needs only `base_url` and `api_key`. `Debug` never shows the key.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryConfig {
     /// Scheme, host and port (and an optional path prefix) under which the
-    /// registry serves `/{registry}/v1/...`, e.g. `http://127.0.0.1:8080`.
-    /// Only `http` is built in: the workspace's reqwest has no TLS feature, and
-    /// production traffic is expected to leave through a TLS-terminating egress.
+    /// registry serves `/{registry}/v1/...`, e.g. `https://hukou.gov.example`
+    /// or `http://127.0.0.1:8700`. `https` is verified against the system's
+    /// certificate authorities and the registries file's `ca_bundle` (rustls).
     pub base_url: String,
     /// The engine's key for this registry (`X-Api-Key`).
     pub api_key: String,
@@ -56,6 +57,25 @@ pub struct RegistryConfig {
     /// connection truncated it, before the read is given up as unusable.
     #[serde(default = "defaults::unusable_retries")]
     pub unusable_retries: u32,
+}
+
+impl std::fmt::Debug for RegistryConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistryConfig")
+            .field("base_url", &self.base_url)
+            .field("api_key", &"<redacted>")
+            .field("attempt_timeout_ms", &self.attempt_timeout_ms)
+            .field("deadline_ms", &self.deadline_ms)
+            .field("max_retries", &self.max_retries)
+            .field("backoff_min_ms", &self.backoff_min_ms)
+            .field("backoff_max_ms", &self.backoff_max_ms)
+            .field("concurrency", &self.concurrency)
+            .field("breaker_failures", &self.breaker_failures)
+            .field("breaker_open_ms", &self.breaker_open_ms)
+            .field("breaker_open_max_ms", &self.breaker_open_max_ms)
+            .field("unusable_retries", &self.unusable_retries)
+            .finish()
+    }
 }
 
 mod defaults {
@@ -126,13 +146,10 @@ impl RegistryConfig {
         };
         let url = reqwest::Url::parse(&self.base_url)
             .map_err(|e| invalid("base_url", format!("{:?} is not a URL: {e}", self.base_url)))?;
-        if url.scheme() != "http" {
+        if url.scheme() != "http" && url.scheme() != "https" {
             return Err(invalid(
                 "base_url",
-                format!(
-                    "scheme {:?} is not supported (plain http only; TLS is not built in)",
-                    url.scheme()
-                ),
+                format!("scheme {:?} is not supported (http or https)", url.scheme()),
             ));
         }
         if url.cannot_be_a_base() || url.query().is_some() || url.fragment().is_some() {
@@ -187,12 +204,24 @@ impl RegistryConfig {
 /// # ... one section per registry: hukou, birth, property, residence,
 /// # insurance, zones, history
 /// ```
+///
+/// With `https` registries behind a gateway whose certificate a private CA
+/// signed, name that CA's certificates (PEM) at the top:
+///
+/// ```toml
+/// ca_bundle = "/etc/enrol/gov-gateway-ca.pem"
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistriesConfig {
     /// `X-Purpose` of every call.
     #[serde(default = "default_purpose")]
     pub purpose: String,
+    /// A PEM file of certificate authorities trusted for `https` registries
+    /// besides the system's (a government gateway's private CA). A relative
+    /// path is taken from the working directory.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_bundle: Option<PathBuf>,
     /// One entry per registry; all seven are required.
     pub registries: BTreeMap<Registry, RegistryConfig>,
 }
@@ -206,6 +235,7 @@ impl RegistriesConfig {
     pub fn uniform(config: RegistryConfig) -> Self {
         RegistriesConfig {
             purpose: default_purpose(),
+            ca_bundle: None,
             registries: Registry::ALL.into_iter().map(|r| (r, config.clone())).collect(),
         }
     }
@@ -216,6 +246,34 @@ impl RegistriesConfig {
             change(c);
         }
         self
+    }
+
+    /// Reads a registries file (TOML). An error names the line and what is
+    /// wrong, never quoting the line: it may hold an API key.
+    pub fn from_toml_str(text: &str) -> Result<Self, ConfigError> {
+        toml::from_str(text).map_err(|e| ConfigError::Toml {
+            line: e
+                .span()
+                .map_or(0, |span| text[..span.start.min(text.len())].matches('\n').count() + 1),
+            message: e.message().to_owned(),
+        })
+    }
+
+    /// The certificates of `ca_bundle`, if one is named.
+    pub(crate) fn ca_certificates(&self) -> Result<Vec<reqwest::Certificate>, ConfigError> {
+        let Some(path) = &self.ca_bundle else {
+            return Ok(Vec::new());
+        };
+        let invalid = |reason: String| ConfigError::CaBundle {
+            path: path.clone(),
+            reason,
+        };
+        let pem = std::fs::read(path).map_err(|e| invalid(e.to_string()))?;
+        let certificates = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| invalid(e.to_string()))?;
+        if certificates.is_empty() {
+            return Err(invalid("holds no PEM certificate".to_owned()));
+        }
+        Ok(certificates)
     }
 
     /// Changes every registry's settings in place.
@@ -240,4 +298,8 @@ pub enum ConfigError {
     Purpose(String),
     #[error("cannot build the HTTP client: {0}")]
     Http(String),
+    #[error("the CA bundle {}: {reason}", path.display())]
+    CaBundle { path: PathBuf, reason: String },
+    #[error("the registries file, line {line}: {message}")]
+    Toml { line: usize, message: String },
 }

@@ -501,7 +501,7 @@ fn configuration_is_checked() {
             .unwrap_err()
             .to_string()
     };
-    assert!(bad(|c| c.base_url = "https://registry.example".into()).contains("plain http only"));
+    assert!(bad(|c| c.base_url = "ftp://registry.example".into()).contains("http or https"));
     assert!(bad(|c| c.base_url = "not a url".into()).contains("base_url"));
     assert!(bad(|c| c.api_key = String::new()).contains("api_key"));
     assert!(bad(|c| c.concurrency = 0).contains("concurrency"));

@@ -140,8 +140,9 @@ impl Store {
             });
         }
         let db = connect(options).await.map_err(|source| StoreError::Open {
-            url: redact(url),
-            source,
+            url: redact_url(url),
+            // The driver may quote the whole URL (e.g. one it cannot parse).
+            source: scrub_passwords(source, &[url, &full_url]),
         })?;
         let store = Store { db };
         store.migrate().await?;
@@ -273,26 +274,97 @@ pub async fn audit_log_of<C: ConnectionTrait>(conn: &C, round_id: &str) -> Resul
         .map_err(StoreError::db("reading the audit log"))
 }
 
-/// Hides a password in a database URL before it reaches a log or an error.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+/// The passwords a database URL carries: in its user information and as
+/// `password=` (or `sslpassword=`) query parameters.
+fn passwords(url: &str) -> Vec<String> {
+    let (main, query) = url.split_once('?').unwrap_or((url, ""));
+    let mut found = Vec::new();
+    if let (Some(scheme_end), Some(at)) = (main.find("://"), main.rfind('@'))
+        && at > scheme_end
+        && let Some((_, password)) = main[scheme_end + 3..at].split_once(':')
+    {
+        found.push(password.to_owned());
+    }
+    for pair in query.split('&') {
+        if let Some((key, value)) = pair.split_once('=')
+            && (key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword"))
+        {
+            found.push(value.to_owned());
+        }
+    }
+    found.retain(|p| !p.is_empty());
+    found
+}
+
+/// A driver error with every password of `urls` replaced by `***`.
+fn scrub_passwords(err: DbErr, urls: &[&str]) -> DbErr {
+    let text = err.to_string();
+    let secrets: Vec<String> = urls.iter().flat_map(|u| passwords(u)).collect();
+    if secrets.iter().any(|p| text.contains(p.as_str())) {
+        let mut scrubbed = text;
+        for secret in &secrets {
+            scrubbed = scrubbed.replace(secret.as_str(), "***");
+        }
+        DbErr::Custom(scrubbed)
+    } else {
+        err
+    }
+}
+
+/// A database URL fit to print: a password, in the user information
+/// (`postgres://u:secret@h/db`) or as a query parameter (`?password=secret`,
+/// which PostgreSQL's URLs accept too), becomes `***`.
+pub fn redact_url(url: &str) -> String {
+    let (main, query) = match url.split_once('?') {
+        Some((main, query)) => (main, Some(query)),
+        None => (url, None),
+    };
+    let mut out = match (main.find("://"), main.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
-            let userinfo = &url[scheme_end + 3..at];
+            let userinfo = &main[scheme_end + 3..at];
             match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
-                None => url.to_owned(),
+                Some((user, _)) => format!("{}{user}:***{}", &main[..scheme_end + 3], &main[at..]),
+                None => main.to_owned(),
             }
         }
-        _ => url.to_owned(),
+        _ => main.to_owned(),
+    };
+    if let Some(query) = query {
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") || key.eq_ignore_ascii_case("sslpassword") => {
+                    format!("{key}=***")
+                }
+                _ => pair.to_owned(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&pairs.join("&"));
     }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn redacts_passwords() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
-        assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
-        assert_eq!(super::redact("enrol.db"), "enrol.db");
+        assert_eq!(super::redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(super::redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(super::redact_url("enrol.db"), "enrol.db");
+        assert_eq!(
+            super::redact_url("postgres://u:p@ss@h/db?password=x&sslmode=disable"),
+            "postgres://u:***@h/db?password=***&sslmode=disable"
+        );
+        let err = super::scrub_passwords(
+            super::DbErr::Custom("cannot parse 'postgres://u:s3cret@h:x/db?password=p2'".to_owned()),
+            &["postgres://u:s3cret@h:x/db?password=p2"],
+        );
+        let text = err.to_string();
+        assert!(
+            text.ends_with("cannot parse 'postgres://u:***@h:x/db?password=***'"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cret") && !text.contains("p2"), "{text}");
     }
 }

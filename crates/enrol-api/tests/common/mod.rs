@@ -74,8 +74,19 @@ pub struct Api {
 
 impl Api {
     pub fn new(db: TestDb, registries: &str) -> Api {
+        Api::with_config(db, registries, config())
+    }
+
+    /// A development (demo or audit) server: whole round seeds are accepted.
+    pub fn dev(db: TestDb, registries: &str) -> Api {
+        let mut config = config();
+        config.dev = true;
+        Api::with_config(db, registries, config)
+    }
+
+    pub fn with_config(db: TestDb, registries: &str, config: enrol_api::ApiConfig) -> Api {
         let orchestrator = Orchestrator::new(db.store.clone());
-        let router = enrol_api::router(orchestrator.clone(), evidence(registries), config());
+        let router = enrol_api::router(orchestrator.clone(), evidence(registries), config);
         Api {
             router,
             orchestrator,
@@ -192,6 +203,8 @@ pub struct Answer {
     pub status: StatusCode,
     pub content_type: String,
     pub location: Option<String>,
+    /// `Retry-After`, when sent (in-process calls only).
+    pub retry_after: Option<String>,
     pub text: String,
     pub json: Value,
 }
@@ -210,13 +223,20 @@ impl Answer {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
-        Answer::from_parts(
+        let mut answer = Answer::from_parts(
             status,
             content_type,
             location,
             String::from_utf8(bytes.to_vec()).unwrap(),
-        )
+        );
+        answer.retry_after = retry_after;
+        answer
     }
 
     fn from_parts(status: StatusCode, content_type: String, location: Option<String>, text: String) -> Answer {
@@ -225,6 +245,7 @@ impl Answer {
             status,
             content_type,
             location,
+            retry_after: None,
             text,
             json,
         }

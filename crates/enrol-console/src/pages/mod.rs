@@ -1,5 +1,6 @@
 //! The console's pages, one module per part of the round's life.
 
+pub mod access;
 pub mod answers;
 pub mod ceremony;
 pub mod dashboard;
