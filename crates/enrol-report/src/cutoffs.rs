@@ -10,6 +10,7 @@ use crate::csv::records;
 use crate::error::{LineProblem, ReportError};
 use crate::html::escape;
 use crate::input::{ReportInput, SchoolRow};
+use crate::read::{field_error, line_error, parse_count as count};
 
 /// The columns of `cutoffs.csv`, in order.
 pub const CUTOFF_COLUMNS: [&str; 8] = [
@@ -39,35 +40,6 @@ pub struct CutoffRow {
     pub key: Option<String>,
     /// The last child's lottery number, 16 hex digits.
     pub lottery: Option<String>,
-}
-
-fn line_error(file: &str, line: usize, problem: LineProblem) -> ReportError {
-    ReportError::Line {
-        file: file.to_owned(),
-        line,
-        problem,
-    }
-}
-
-fn field_error(file: &str, line: usize, column: &str, value: &str, why: &str) -> ReportError {
-    line_error(
-        file,
-        line,
-        LineProblem::Field {
-            column: column.to_owned(),
-            value: value.to_owned(),
-            why: why.to_owned(),
-        },
-    )
-}
-
-fn count(file: &str, line: usize, column: &str, value: &str) -> Result<u32, ReportError> {
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(field_error(file, line, column, value, "is not a whole number"));
-    }
-    value
-        .parse()
-        .map_err(|_| field_error(file, line, column, value, "is too large"))
 }
 
 /// Reads `cutoffs.csv` and checks it lists exactly the schools of

@@ -41,7 +41,7 @@ struct AssignmentFiles<'n> {
     decisions: &'n str,
 }
 
-fn line_error(file: &str, line: usize, problem: LineProblem) -> ReportError {
+pub(crate) fn line_error(file: &str, line: usize, problem: LineProblem) -> ReportError {
     ReportError::Line {
         file: file.to_owned(),
         line,
@@ -49,7 +49,7 @@ fn line_error(file: &str, line: usize, problem: LineProblem) -> ReportError {
     }
 }
 
-fn field_error(file: &str, line: usize, column: &str, value: &str, why: &str) -> ReportError {
+pub(crate) fn field_error(file: &str, line: usize, column: &str, value: &str, why: &str) -> ReportError {
     line_error(
         file,
         line,
@@ -93,7 +93,7 @@ fn read_csv(text: &str, expected: &[&str], file: &str) -> Result<Vec<Record>, Re
     Ok(all)
 }
 
-fn parse_count(file: &str, line: usize, column: &str, value: &str) -> Result<u32, ReportError> {
+pub(crate) fn parse_count(file: &str, line: usize, column: &str, value: &str) -> Result<u32, ReportError> {
     // Plain decimal digits only: `+3` or ` 3` is not what the engine writes.
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(field_error(file, line, column, value, "is not a whole number"));
