@@ -76,9 +76,9 @@ pub struct AccessPage {
     get, path = "/v1/rounds/{round}/access", tag = "reports", security(("officer" = [])),
     params(
         ("round" = String, Path, description = "The round's id"),
-        ("person" = String, Query, description = "The person's national ID (18 characters)"),
+        ("person" = crate::schema::NationalIdSchema, Query, description = "The person's national ID"),
         ("after" = Option<i64>, Query, description = "Start after this record id"),
-        ("limit" = Option<u64>, Query, description = "At most this many (1 to 1000, default 100)"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "At most this many (1 to 1000, default 100)"),
     ),
     responses(
         (status = 200, description = "A page of access records", body = AccessPage),

@@ -169,7 +169,7 @@ pub async fn export_bytes(orchestrator: &Orchestrator, round_id: &str, file: &st
     get, path = "/v1/rounds/{round}/exports/{file}", tag = "reports", security(("officer" = [])),
     params(
         ("round" = String, Path, description = "The round's id"),
-        ("file" = String, Path, description = "`assignments.csv`, `decisions.jsonl`, `schools.csv`, `instance.json` \
+        ("file" = inline(crate::schema::ExportFileSchema), Path, description = "`assignments.csv`, `decisions.jsonl`, `schools.csv`, `instance.json` \
 (formats.md), `cutoffs.csv` (each school's cutoff, docs/orchestrator.md), `report.html`, `assignments.xlsx` (officers' report \
 and workbook), `notice.csv` (公示, masked; published rounds), `notice_cutoffs.csv` (公示录取线; published rounds)"),
     ),
@@ -179,7 +179,7 @@ and workbook), `notice.csv` (公示, masked; published rounds), `notice_cutoffs.
             content(
                 (String = "text/csv"),
                 (String = "application/x-ndjson"),
-                (String = "application/json"),
+                (Object = "application/json"),
                 (String = "text/html"),
                 (String = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
             )),

@@ -68,7 +68,7 @@ async fn status_of(state: &AppState, view: ApplicationView) -> Result<Applicatio
     post,
     path = "/v1/applications",
     tag = "applications",
-    request_body(content = crate::model::ApplicationSchema, content_type = "application/json"),
+    request_body(content = crate::schema::ApplicationSchema, content_type = "application/json"),
     security(("app_key" = [], "citizen_id" = [])),
     responses(
         (status = 201, description = "Stored", body = ApplicationStatus,
@@ -136,7 +136,7 @@ pub(crate) async fn submit(
     get,
     path = "/v1/applications/{application_id}",
     tag = "applications",
-    params(("application_id" = String, Path, description = "The application's id (a UUID)")),
+    params(("application_id" = crate::schema::ApplicationIdSchema, Path, description = "The application's id (a UUID)")),
     security(("app_key" = [], "citizen_id" = [])),
     responses(
         (status = 200, description = "The application's state", body = ApplicationStatus),
@@ -161,7 +161,7 @@ pub(crate) async fn get_application(
     delete,
     path = "/v1/applications/{application_id}",
     tag = "applications",
-    params(("application_id" = String, Path, description = "The application's id (a UUID)")),
+    params(("application_id" = crate::schema::ApplicationIdSchema, Path, description = "The application's id (a UUID)")),
     security(("app_key" = [], "citizen_id" = [])),
     responses(
         (status = 200, description = "Withdrawn", body = ApplicationStatus),
@@ -205,7 +205,7 @@ pub(crate) async fn withdraw(
     get,
     path = "/v1/applications/{application_id}/decision",
     tag = "applications",
-    params(("application_id" = String, Path, description = "The application's id (a UUID)")),
+    params(("application_id" = crate::schema::ApplicationIdSchema, Path, description = "The application's id (a UUID)")),
     security(("app_key" = [], "citizen_id" = [])),
     responses(
         (status = 200, description = "The decision (formats.md)", body = Decision),
@@ -245,7 +245,7 @@ pub(crate) async fn get_decision(
     get,
     path = "/v1/applications/{application_id}/result",
     tag = "applications",
-    params(("application_id" = String, Path, description = "The application's id (a UUID)")),
+    params(("application_id" = crate::schema::ApplicationIdSchema, Path, description = "The application's id (a UUID)")),
     security(("app_key" = [], "citizen_id" = [])),
     responses(
         (status = 200, description = "The seat, or none", body = ApplicationResult),

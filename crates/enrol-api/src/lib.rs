@@ -38,6 +38,7 @@ mod problem;
 mod ratelimit;
 mod replay;
 mod routes;
+mod schema;
 mod state;
 mod validate;
 
@@ -124,7 +125,7 @@ fn api_routers(engine: &Engine) -> Routers {
     );
 
     let (api, document) = openapi::documented(routes).split_for_parts();
-    let document = Arc::new(document);
+    let document = Arc::new(openapi::finished(document));
     let api = api
         .route("/openapi.json", get(move || async move { Json((*document).clone()) }))
         .route("/healthz", get(ops::healthz))

@@ -13,44 +13,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-/// A national ID (GB 11643-1999): 17 digits and a check character.
-#[derive(Debug, Clone, ToSchema)]
-#[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
-#[allow(dead_code)] // describes the body
-pub struct NationalIdSchema(String);
-
-/// The application of formats.md, as the upstream app submits it. Every ID
-/// must be a valid national ID (GB 11643-1999, checksum included); a repeated
-/// entry counts once. No field carries a document; unknown fields are refused.
-#[derive(Debug, Clone, ToSchema)]
-#[schema(as = Application)]
-#[allow(dead_code)] // describes the body; the engine's own `Application` parses it
-pub struct ApplicationSchema {
-    /// Chosen by the app; the idempotency key.
-    pub application_id: Uuid,
-    /// The round, e.g. `2027-primary`.
-    pub round: String,
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
-    pub child_id: String,
-    /// Must be the signed-in citizen (`X-Citizen-Id`).
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
-    pub applicant_id: String,
-    /// Other guardians: at most 4 distinct IDs (a repeated ID counts once).
-    #[schema(max_items = 4, inline)]
-    pub guardian_ids: Vec<NationalIdSchema>,
-    /// Declared siblings: at most 8 distinct IDs (a repeated ID counts once).
-    #[schema(max_items = 8, inline)]
-    pub sibling_ids: Vec<NationalIdSchema>,
-    /// School ids, in order of preference: at most 20 distinct.
-    #[schema(max_items = 20)]
-    pub choices: Vec<String>,
-    /// The consent every guardian gave in the app: 1 to 64 visible ASCII
-    /// characters (it travels to the registries as a header).
-    #[schema(min_length = 1, max_length = 64, pattern = "^[!-~]{1,64}$")]
-    pub consent_id: String,
-    pub submitted_at: DateTime<Utc>,
-}
-
 /// Lifecycle of an application (formats.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -463,7 +425,7 @@ pub struct RoundDetail {
 
 /// Opens a round. Give `seed_commitment` for a live round, or `round_seed`
 /// for a demo or audit round that takes its seed whole; not both.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRound {
     /// The policy file (TOML), verbatim; its `round` is the round's id.
@@ -543,7 +505,7 @@ pub struct Verification {
 
 /// Reveals the seed at allocation. A live round needs both fields; a round
 /// that took its seed whole needs neither.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AllocateRound {
     /// The secret committed at open (at least 32 hex digits).
@@ -565,7 +527,7 @@ pub struct ApplicationPage {
 /// An application as officers see it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct OfficerApplication {
-    #[schema(value_type = ApplicationSchema)]
+    #[schema(value_type = crate::schema::ApplicationSchema)]
     pub application: enrol_domain::Application,
     pub status: ApplicationStatus,
     pub decision: Option<Decision>,
@@ -579,27 +541,9 @@ pub struct ReviewItem {
     pub decision: Decision,
 }
 
-/// What an officer established for an application in review.
-#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
-#[serde(default)]
-#[schema(as = OfficerFacts)]
-#[allow(dead_code)] // describes the body; the engine's own `OfficerFacts` parses it
-pub struct OfficerFactsSchema {
-    /// Address texts that did not resolve → the room-level code the officer established.
-    pub resolved_addresses: BTreeMap<String, String>,
-    /// Delayed enrolment (缓学) of an older child approved.
-    pub delayed_enrolment_approved: bool,
-    /// Guardians the officer confirmed though the birth certificate does not name them.
-    pub guardianship_confirmed: Vec<String>,
-    /// A child already at a school allowed to proceed.
-    pub current_place_cleared: bool,
-    /// A birth-date disagreement the officer settled.
-    pub birth_date_confirmed: bool,
-}
-
 /// `accept` decides again with what the officer established (needs `note`);
 /// `reject` leaves the application unplaced (needs `reason`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Resolution {
     Accept,
@@ -607,13 +551,12 @@ pub enum Resolution {
 }
 
 /// An officer's resolution of a review.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResolveReview {
     pub resolution: Resolution,
     /// For `accept`: the facts established.
     #[serde(default)]
-    #[schema(value_type = Option<OfficerFactsSchema>)]
     pub facts: Option<OfficerFacts>,
     /// For `accept`: the officer's note, kept in the audit log.
     #[serde(default)]
@@ -624,7 +567,7 @@ pub struct ResolveReview {
 }
 
 /// Excludes an application from its round, with a reason told to the family.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Exclusion {
     pub application_id: Uuid,
@@ -634,7 +577,7 @@ pub struct Exclusion {
 /// Corrects a seat after publication (更正): a new, audited event. `school_id`
 /// `null` takes the seat away; a school places the child there if it has a
 /// free seat.
-#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SeatCorrection {
     pub application_id: Uuid,

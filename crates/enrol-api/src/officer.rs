@@ -91,7 +91,7 @@ pub(crate) struct WholeSeeds(pub bool);
 /// A whole seed (`round_seed`) only on a development server (`--dev`).
 #[utoipa::path(
     post, path = "/v1/rounds", tag = "rounds", security(("officer" = [])),
-    request_body = CreateRound,
+    request_body = crate::schema::CreateRoundSchema,
     responses(
         (status = 201, description = "Opened", body = RoundDetail),
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
@@ -99,6 +99,8 @@ pub(crate) struct WholeSeeds(pub bool);
         (status = 403, description = "Not a round manager", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The round exists (`round-exists`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The policy file or the seed is invalid, or a whole `round_seed` was sent to a server not in development mode; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON by its Content-Type", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn create_round(
@@ -222,6 +224,10 @@ async fn verification_of(state: &AppState, round: &str) -> Result<Verification, 
         (status = 403, description = "Not a round manager", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such round", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The round is not closed (`round-state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON by its Content-Type", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "A field is invalid (an unknown field); `field` names it", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn start_verification(
@@ -275,7 +281,7 @@ pub(crate) async fn get_verification(
 #[utoipa::path(
     post, path = "/v1/rounds/{round}/allocate", tag = "rounds", security(("officer" = [])),
     params(("round" = String, Path, description = "The round's id")),
-    request_body(content = Option<AllocateRound>, description = "The seed reveal of a live round; empty for a round that took its seed whole"),
+    request_body(content = Option<crate::schema::AllocateRoundSchema>, description = "The seed reveal of a live round; empty for a round that took its seed whole"),
     responses(
         (status = 200, description = "Allocated", body = RoundDetail),
         (status = 401, description = "No known bearer token", body = Problem, content_type = "application/problem+json"),
@@ -283,6 +289,9 @@ pub(crate) async fn get_verification(
         (status = 404, description = "No such round", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The round is not verified (`round-state`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The seed does not match the commitment, or is missing; `field` names it", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON by its Content-Type", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn allocate_round(
@@ -355,8 +364,8 @@ pub(crate) async fn publish_round(
     get, path = "/v1/rounds/{round}/applications", tag = "officer applications", security(("officer" = [])),
     params(
         ("round" = String, Path, description = "The round's id"),
-        ("after" = Option<String>, Query, description = "Start after this application id"),
-        ("limit" = Option<u64>, Query, description = "At most this many (1 to 1000, default 100)"),
+        ("after" = Option<crate::schema::ApplicationIdSchema>, Query, description = "Start after this application id"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "At most this many (1 to 1000, default 100)"),
     ),
     responses(
         (status = 200, description = "A page", body = ApplicationPage),
@@ -397,12 +406,13 @@ pub(crate) async fn list_applications(
     security(("officer" = [])),
     params(
         ("round" = String, Path, description = "The round's id"),
-        ("application_id" = String, Path, description = "The application's id"),
+        ("application_id" = crate::schema::ApplicationIdSchema, Path, description = "The application's id"),
     ),
     responses(
         (status = 200, description = "The application", body = OfficerApplication),
         (status = 401, description = "No known bearer token", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "No such application in the round", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The application id is not a UUID", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn get_officer_application(
@@ -438,7 +448,7 @@ pub(crate) async fn get_officer_application(
 #[utoipa::path(
     post, path = "/v1/rounds/{round}/corrections", tag = "officer applications", security(("officer" = [])),
     params(("round" = String, Path, description = "The round's id")),
-    request_body = SeatCorrection,
+    request_body = crate::schema::SeatCorrectionSchema,
     responses(
         (status = 200, description = "The corrected seat", body = Seat),
         (status = 401, description = "No known bearer token", body = Problem, content_type = "application/problem+json"),
@@ -446,6 +456,9 @@ pub(crate) async fn get_officer_application(
         (status = 404, description = "No such application in the round", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The round is not published, or the correction is refused (no free seat, not eligible, …)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON by its Content-Type", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn correct_seat(
@@ -478,7 +491,7 @@ pub(crate) async fn correct_seat(
 #[utoipa::path(
     post, path = "/v1/rounds/{round}/exclusions", tag = "officer applications", security(("officer" = [])),
     params(("round" = String, Path, description = "The round's id")),
-    request_body = Exclusion,
+    request_body = crate::schema::ExclusionSchema,
     responses(
         (status = 200, description = "Excluded", body = ApplicationStatus),
         (status = 401, description = "No known bearer token", body = Problem, content_type = "application/problem+json"),
@@ -486,6 +499,9 @@ pub(crate) async fn correct_seat(
         (status = 404, description = "No such application in the round", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The round is past closed, or the application is withdrawn or excluded", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON by its Content-Type", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn exclude(
@@ -549,9 +565,9 @@ pub(crate) async fn review_queue(
     post, path = "/v1/rounds/{round}/reviews/{application_id}", tag = "reviews", security(("officer" = [])),
     params(
         ("round" = String, Path, description = "The round's id"),
-        ("application_id" = String, Path, description = "The application in review"),
+        ("application_id" = crate::schema::ApplicationIdSchema, Path, description = "The application in review"),
     ),
-    request_body = ResolveReview,
+    request_body = crate::schema::ResolveReviewSchema,
     responses(
         (status = 200, description = "Resolved: `accepted`, `rejected`, `pending` (a registry is down; verification retries it), or `decided` (still in review)", body = ApplicationStatus),
         (status = 401, description = "No known bearer token", body = Problem, content_type = "application/problem+json"),
@@ -559,6 +575,9 @@ pub(crate) async fn review_queue(
         (status = 404, description = "No such application in the round", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The round is not closed, or the application is not in review", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON by its Content-Type", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn resolve_review(
@@ -643,7 +662,7 @@ pub(crate) async fn school_reports(
     params(
         ("round" = String, Path, description = "The round's id"),
         ("after" = Option<i64>, Query, description = "Start after this entry id"),
-        ("limit" = Option<u64>, Query, description = "At most this many (1 to 1000, default 100)"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "At most this many (1 to 1000, default 100)"),
     ),
     responses(
         (status = 200, description = "A page of entries", body = AuditPage),

@@ -3,6 +3,8 @@
 //! generate a client. This module adds what is not a route: the title, the
 //! tags and the security schemes.
 
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -72,7 +74,50 @@ pub(crate) fn documented(routes: Routes) -> OpenApiRouter<AppState> {
         .merge(routes.public)
 }
 
+/// The document of `documented`'s routes, finished: what utoipa cannot be
+/// told in an annotation is set here.
+pub(crate) fn finished(mut document: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    optional_bodies_are_objects(&mut document);
+    document
+}
+
+/// utoipa writes an optional body (`Option<T>`) as `oneOf: [T, null]`; the
+/// server takes an absent body, never a `null` one (a body is a JSON object).
+/// An optional body is left `T`, with `required` unset.
+fn optional_bodies_are_objects(document: &mut utoipa::openapi::OpenApi) {
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            let Some(RefOr::T(body)) = operation.request_body.as_mut() else {
+                continue;
+            };
+            for content in body.content.values_mut() {
+                let RefOr::T(content) = content else {
+                    continue;
+                };
+                if let Some(RefOr::T(Schema::OneOf(one_of))) = &content.schema {
+                    let mut not_null: Vec<RefOr<Schema>> =
+                        one_of.items.iter().filter(|s| !is_null(s)).cloned().collect();
+                    if not_null.len() == 1 && one_of.items.len() == 2 {
+                        content.schema = not_null.pop();
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn is_null(schema: &RefOr<Schema>) -> bool {
+    matches!(schema, RefOr::T(Schema::Object(object)) if object.schema_type == SchemaType::Type(Type::Null))
+}
+
 /// The OpenAPI document of the API: exactly the routes [`crate::router`] serves.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented(routes()).into_openapi()
+    finished(documented(routes()).into_openapi())
 }

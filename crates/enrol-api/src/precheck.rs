@@ -27,23 +27,6 @@ pub const NOT_AN_APPLICATION_ZH: &str =
 pub const NOT_AN_APPLICATION_EN: &str = "This is not an application: nothing was submitted and no result was kept; \
 only a submitted application is decided.";
 
-/// The body: an application (formats.md) without `application_id` and `submitted_at`.
-#[derive(Debug, Clone, ToSchema)]
-#[allow(dead_code)] // describes the body; the engine's own `Application` parses it
-pub struct PrecheckRequest {
-    /// The round, e.g. `2027-primary`.
-    pub round: String,
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
-    pub child_id: String,
-    #[schema(pattern = "^[0-9]{17}[0-9Xx]$")]
-    pub applicant_id: String,
-    pub guardian_ids: Vec<String>,
-    pub sibling_ids: Vec<String>,
-    /// School ids, in order of preference.
-    pub choices: Vec<String>,
-    pub consent_id: String,
-}
-
 /// A statement in Chinese and English.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Statement {
@@ -88,7 +71,7 @@ pub struct PrecheckAnswer {
     post,
     path = "/v1/prechecks",
     tag = "applications",
-    request_body(content = PrecheckRequest, content_type = "application/json"),
+    request_body(content = crate::schema::PrecheckSchema, content_type = "application/json"),
     security(("app_key" = [], "citizen_id" = [])),
     responses(
         (status = 200, description = "What the engine would decide now; not an application", body = PrecheckAnswer),

@@ -19,8 +19,8 @@ use crate::auth::Officer;
 use crate::body::parse_json_or_empty;
 use crate::config::Role;
 use crate::family::application_id;
-use crate::model::OfficerFactsSchema;
 use crate::problem::{ApiError, Problem};
+use crate::schema::{OfficerFactsSchema, RecordCorrectionsSchema};
 use crate::state::AppState;
 
 /// What to replay with: nothing (the stored evidence as it is), facts an
@@ -39,7 +39,7 @@ pub struct ReplayRequest {
     /// `{"source": {"registry": …, "record": …}, "fetched_at": …, "record": …}`.
     /// Each entry replaces the snapshot's entry under that key.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<RecordCorrectionsSchema>)]
     pub records: Option<Value>,
 }
 
@@ -48,9 +48,11 @@ pub struct ReplayRequest {
 pub struct DecisionChange {
     /// JSON Pointer (RFC 6901) into the decision.
     pub path: String,
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON value; absent (`null`) when the decision had none there.
+    #[schema(value_type = Value)]
     pub before: Option<Value>,
-    #[schema(value_type = Option<Object>)]
+    /// Any JSON value; `null` when the corrected decision has none there.
+    #[schema(value_type = Value)]
     pub after: Option<Value>,
 }
 
@@ -158,9 +160,9 @@ impl From<enrol_orchestrator::Replay> for ReplayAnswer {
     post, path = "/v1/rounds/{round}/applications/{application_id}/replay", tag = "reviews", security(("officer" = [])),
     params(
         ("round" = String, Path, description = "The round's id"),
-        ("application_id" = String, Path, description = "The application"),
+        ("application_id" = crate::schema::ApplicationIdSchema, Path, description = "The application"),
     ),
-    request_body(content = ReplayRequest, description = "Optional: an empty body replays the stored evidence as it is"),
+    request_body(content = Option<ReplayRequest>, description = "Optional: an empty body replays the stored evidence as it is"),
     responses(
         (status = 200, description = "The replay", body = ReplayAnswer),
         (status = 401, description = "No known bearer token", body = Problem, content_type = "application/problem+json"),
@@ -168,6 +170,9 @@ impl From<enrol_orchestrator::Replay> for ReplayAnswer {
         (status = 404, description = "No such application in the round", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not decided yet (`not-decided`)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "A field is invalid", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "The body is not JSON by its Content-Type", body = Problem, content_type = "application/problem+json"),
     )
 )]
 pub(crate) async fn replay(
