@@ -37,7 +37,7 @@ pub struct AccessRecord {
     pub purpose: String,
     /// The consent the read was made under.
     pub consent_id: Option<String>,
-    /// `answered`, `timed_out` or `connection_failed`.
+    /// `answered`, `timed_out`, `connection_failed` or `abandoned` (the caller stopped waiting: a submission's short deadline).
     pub outcome: String,
     /// The HTTP status of an answered request.
     pub status: Option<i32>,

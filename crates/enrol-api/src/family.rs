@@ -51,7 +51,7 @@ async fn own_application(
 
 async fn status_of(state: &AppState, view: ApplicationView) -> Result<ApplicationStatus, ApiError> {
     let reason = match view.state {
-        ApplicationState::Excluded | ApplicationState::Rejected => {
+        ApplicationState::Excluded | ApplicationState::Rejected | ApplicationState::Withdrawn => {
             state.orchestrator.state_reason(&view.application_id).await?
         }
         _ => None,
@@ -63,7 +63,8 @@ async fn status_of(state: &AppState, view: ApplicationView) -> Result<Applicatio
 ///
 /// Idempotent on `application_id`: the same id with the same content (equal
 /// as JSON values) answers 200 with the same application; other content
-/// under that id is a 409. A child has one live application per round.
+/// under that id is a 409. A child has one live application per round;
+/// a parent's application supersedes a non-parent's (parents first).
 #[utoipa::path(
     post,
     path = "/v1/applications",
@@ -77,7 +78,7 @@ async fn status_of(state: &AppState, view: ApplicationView) -> Result<Applicatio
         (status = 400, description = "The body is not JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No known X-Api-Key or no valid X-Citizen-Id", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The citizen is not the applicant", body = Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The id was used with other content (`application-id-conflict`), the child has another live application (`child-conflict`), or the round is not open (`round-state`)", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The id was used with other content (`application-id-conflict`), the child has another live application that stands (`child-conflict`: a parent named on the birth certificate supersedes a non-parent's application, otherwise the first stands; the refusal names nothing the citizen may not read), or the round is not open (`round-state`)", body = Problem, content_type = "application/problem+json"),
         (status = 413, description = "The body is over the size limit", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "The body is not JSON by its Content-Type", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Over the rate limit of the app or of the citizen; `Retry-After` says when to come back", body = Problem, content_type = "application/problem+json"),
@@ -97,7 +98,7 @@ pub(crate) async fn submit(
     }
     let outcome = state
         .orchestrator
-        .submit(&app, &citizen.actor())
+        .submit(&app, &*state.evidence, &citizen.actor())
         .await
         .map_err(|err| match err {
             RoundError::UnknownRound(round) => ApiError::invalid("round", format!("there is no round {round:?}")),

@@ -73,7 +73,9 @@ pub struct ApplicationStatus {
     /// The decision's status, once decided.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<DecisionStatus>,
-    /// The officer's reason, for an `excluded` or `rejected` application.
+    /// The officer's reason, for an `excluded` or `rejected` application; for one
+    /// `withdrawn` because another application for the child stands (parents
+    /// first), why, naming no one.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     pub updated_at: DateTime<Utc>,

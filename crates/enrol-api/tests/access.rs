@@ -48,7 +48,7 @@ async fn officers_see_who_read_a_persons_records_and_the_lookup_is_audited() {
         let api = Api::new(db, &city.sim.base_url());
         api.open_round().await;
         for app in &city.applications {
-            api.orchestrator.submit(app, "app:test").await.unwrap();
+            api.orchestrator.submit_unread(app, "app:test").await.unwrap();
         }
         api.orchestrator.close(ROUND, "setup").await.unwrap();
         verified(&api).await;

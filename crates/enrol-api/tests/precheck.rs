@@ -118,7 +118,7 @@ async fn a_precheck_is_the_later_decision_and_tells_a_stranger_nothing() {
     // but a filer who is not a parent, who was answered as for an unknown child.
     for app in &apps {
         let app: enrol_domain::Application = serde_json::from_value(app.clone()).unwrap();
-        api.orchestrator.submit(&app, "app:test").await.unwrap();
+        api.orchestrator.submit_unread(&app, "app:test").await.unwrap();
     }
     api.orchestrator.close(ROUND, "test").await.unwrap();
     let options = VerifyOptions {

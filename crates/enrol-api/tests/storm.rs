@@ -31,9 +31,13 @@ struct Sent {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_submission_storm_ends_with_one_application_per_child() {
+    let city = City::start(2, 1).await;
     for db in TestDb::all().await.unwrap() {
         let backend = db.backend;
-        let api = Api::new(db, NO_REGISTRIES);
+        // Rivals by the other parent meet a live application: the birth
+        // registry is read (these children have no certificate, so the
+        // first stands).
+        let api = Api::new(db, &city.sim.base_url());
         api.open_round().await;
         let server = Server::start(api.router.clone()).await;
         let client = reqwest::Client::builder()

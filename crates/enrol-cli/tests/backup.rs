@@ -150,7 +150,7 @@ async fn a_backup_taken_during_verification_restores_and_finishes_identically() 
             .await
             .unwrap();
         for app in &applications {
-            original.submit(app, "app:test").await.unwrap();
+            original.submit_unread(app, "app:test").await.unwrap();
         }
         original.close(ROUND, "ops").await.unwrap();
 

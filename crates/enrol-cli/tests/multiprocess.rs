@@ -121,7 +121,7 @@ async fn closed_round(db: &TestDb, city: &enrol_city::City) -> Orchestrator {
         .await
         .unwrap();
     for app in &city.applications {
-        o.submit(app, "app:test").await.unwrap();
+        o.submit_unread(app, "app:test").await.unwrap();
     }
     o.close(ROUND, "manager").await.unwrap();
     o

@@ -279,7 +279,7 @@ async fn the_dashboard_names_the_registries_pending_applications_wait_for() {
         .unwrap()
         .to_owned();
     let app: enrol_domain::Application = serde_json::from_str(&line).unwrap();
-    engine.orchestrator().submit(&app, "app:test").await.unwrap();
+    engine.orchestrator().submit_unread(&app, "app:test").await.unwrap();
     engine.orchestrator().close("2027-primary", "setup").await.unwrap();
     engine.start_verification("2027-primary", "setup", false).await.unwrap();
     let started = std::time::Instant::now();

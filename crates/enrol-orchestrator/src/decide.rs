@@ -114,6 +114,7 @@ pub(crate) async fn store_accesses<C: ConnectionTrait>(
                 enrol_evidence::AccessOutcome::Answered { status } => ("answered", Some(i32::from(status))),
                 enrol_evidence::AccessOutcome::TimedOut => ("timed_out", None),
                 enrol_evidence::AccessOutcome::ConnectionFailed => ("connection_failed", None),
+                enrol_evidence::AccessOutcome::Abandoned => ("abandoned", None),
             };
             registry_access::ActiveModel {
                 id: NotSet,

@@ -66,6 +66,14 @@ pub enum RoundError {
     Corrupt(Box<Corrupt>),
 }
 
+impl RoundError {
+    /// Whether the database refused a write on a unique index: a concurrent
+    /// writer got there first (PostgreSQL).
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, RoundError::Store(err) if err.is_unique_violation())
+    }
+}
+
 impl From<Corrupt> for RoundError {
     fn from(corrupt: Corrupt) -> Self {
         RoundError::Corrupt(Box::new(corrupt))

@@ -95,14 +95,20 @@ impl Orchestrator {
         Ok(row.map(seat_of))
     }
 
-    /// The officer's reason for an excluded or rejected application (the
-    /// latest such entry of the audit log); `None` in every other state.
+    /// The officer's reason for an excluded or rejected application, or the
+    /// precedence reason of one withdrawn because another application for
+    /// the child stands (parents first; it names no one): the latest such
+    /// entry of the audit log. `None` in every other state, and for a
+    /// family's own withdrawal.
     pub async fn state_reason(&self, application_id: &str) -> Result<Option<String>, RoundError> {
         let conn = self.store.connection();
         let app = load_application(conn, application_id).await?;
         let action = match app.state.parse::<ApplicationState>()? {
             ApplicationState::Excluded => "application_excluded",
             ApplicationState::Rejected => "review_rejected",
+            // Withdrawn by precedence (parents first); a family's own
+            // withdrawal has no reason.
+            ApplicationState::Withdrawn => crate::precedence::SUPERSEDED,
             _ => return Ok(None),
         };
         let entry = audit_log::Entity::find()

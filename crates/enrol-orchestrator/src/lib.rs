@@ -26,6 +26,7 @@ mod locks;
 mod notice;
 mod output;
 mod pending;
+mod precedence;
 mod precheck;
 mod registry_source;
 mod replay;
@@ -44,6 +45,7 @@ pub use error::{Corrupt, RoundError, Stored};
 pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
+pub use precedence::{EARLIER_STANDS, PARENTS_READ_DEADLINE, SUPERSEDED_BY_PARENT};
 pub use precheck::{Precheck, UnknownFact};
 pub use registry_source::RegistryEvidence;
 pub use replay::{

@@ -6,7 +6,9 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use enrol_domain::{Application, EvidenceBundle, SchoolCatalogue};
+use std::time::Duration;
+
+use enrol_domain::{Application, BirthCertificate, EvidenceBundle, Fetched, SchoolCatalogue};
 use enrol_evidence::{
     Access, AccessRecorder, GatherOptions, GatherOutcome, Gatherer, ReadError, Registries, RegistriesConfig,
 };
@@ -82,5 +84,19 @@ impl EvidenceSource for RegistryEvidence {
             },
         };
         Recorded::new(evidence, recorded.accesses)
+    }
+
+    async fn birth_certificate(
+        &self,
+        app: &Application,
+        deadline: Duration,
+    ) -> Recorded<Option<Fetched<BirthCertificate>>> {
+        let read = self
+            .registries
+            .household
+            .birth_certificate(&app.child_id, &app.consent_id);
+        // A request still in flight at the deadline is dropped here and
+        // recorded as abandoned (inside the recording scope).
+        recording(async { tokio::time::timeout(deadline, read).await.ok().and_then(Result::ok) }).await
     }
 }

@@ -2,7 +2,9 @@
 //! `Arc<dyn EvidenceSource>` (axum's dependency-injection style), so callers
 //! are not generic over it.
 
-use enrol_domain::{Application, EvidenceBundle, SchoolCatalogue};
+use std::time::Duration;
+
+use enrol_domain::{Application, BirthCertificate, EvidenceBundle, Fetched, SchoolCatalogue};
 pub use enrol_evidence::{Access, FailureRecord, ReadError};
 
 use crate::context::RoundContext;
@@ -61,4 +63,15 @@ pub trait EvidenceSource: Send + Sync + std::fmt::Debug {
     /// Reads what the round's policy needs for `app`, starting from `start`
     /// (which may hold officer facts or earlier answers).
     async fn gather(&self, app: &Application, start: EvidenceBundle, round: &RoundContext) -> Gathered;
+
+    /// The child's birth certificate, read at submission under the
+    /// application's consent to learn who the child's parents are: the
+    /// answer (`record: None` when the registry has no certificate), or
+    /// `None` when no usable answer came within `deadline`. One attempt's
+    /// worth of waiting: a family is never kept waiting on a registry.
+    async fn birth_certificate(
+        &self,
+        app: &Application,
+        deadline: Duration,
+    ) -> Recorded<Option<Fetched<BirthCertificate>>>;
 }

@@ -8,15 +8,20 @@ use chrono::{DateTime, Utc};
 use enrol_domain::{Application, NationalId, Status};
 use enrol_store::sea_orm::ActiveValue::Set;
 use enrol_store::sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder,
 };
 use enrol_store::{AuditEntry, append_audit, application, assignment};
 use serde::Serialize;
 
-use crate::decide::current_status;
+use crate::decide::{AccessContext, current_status, store_accesses};
 use crate::error::{Corrupt, RoundError, Stored, decode, unknown_value};
 use crate::locks::{lock_application, share_round_in};
+use crate::precedence::{
+    PARENTS_READ_DEADLINE, Parents, Precedence, SUPERSEDED, SUPERSEDED_BY_PARENT, at_submission, needs_parents,
+};
 use crate::round::{Orchestrator, RoundState, now};
+use crate::source::{Access, EvidenceSource};
 
 /// Lifecycle of an application (formats.md).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -106,33 +111,179 @@ pub(crate) fn parse_body(row: &application::Model) -> Result<Application, RoundE
     Ok(decode(Stored::Application, &row.id, &row.body)?)
 }
 
+/// Where a submission learns the child's parents when it meets a live
+/// application.
+#[derive(Clone, Copy)]
+enum ParentsLookup<'a> {
+    /// The birth registry, within [`PARENTS_READ_DEADLINE`].
+    Registry(&'a dyn EvidenceSource),
+    /// No read at submission: a meeting is settled at verification.
+    None,
+}
+
+/// One try at storing a submission, under the round row's shared lock.
+enum Attempt {
+    Done(SubmitOutcome),
+    /// The submission meets another filer's live application: the
+    /// certificate is needed (nothing was written).
+    NeedParents,
+    /// A concurrent submission or withdrawal changed the child's live
+    /// application under us: try again (nothing was written).
+    Raced,
+}
+
+/// The certificate read a submission made, with its accesses, which are
+/// stored with whatever the submission comes to (a refusal included).
+struct ParentsRead {
+    parents: Parents,
+    accesses: Vec<Access>,
+}
+
+/// How many times a submission is tried when concurrent submissions for
+/// the same child keep changing its live application. Each retry sees a
+/// committed change, so this is only reached under a storm.
+const SUBMIT_TRIES: usize = 8;
+
 impl Orchestrator {
     /// Stores a family's application while its round is open. Idempotent on
-    /// `application_id`; one live application per child and round.
-    pub async fn submit(&self, app: &Application, actor: &str) -> Result<SubmitOutcome, RoundError> {
+    /// `application_id`; one live application per child and round, parents
+    /// first ([`crate::precedence`]): when it meets another filer's live
+    /// application, the child's birth certificate is read from `source`
+    /// under this application's consent to settle which one stands.
+    pub async fn submit(
+        &self,
+        app: &Application,
+        source: &dyn EvidenceSource,
+        actor: &str,
+    ) -> Result<SubmitOutcome, RoundError> {
+        self.submit_with(app, ParentsLookup::Registry(source), actor).await
+    }
+
+    /// [`Orchestrator::submit`] without reading the birth registry (imports,
+    /// restores, tests): an application meeting another filer's live one is
+    /// stored unsettled and verification settles it.
+    pub async fn submit_unread(&self, app: &Application, actor: &str) -> Result<SubmitOutcome, RoundError> {
+        self.submit_with(app, ParentsLookup::None, actor).await
+    }
+
+    async fn submit_with(
+        &self,
+        app: &Application,
+        lookup: ParentsLookup<'_>,
+        actor: &str,
+    ) -> Result<SubmitOutcome, RoundError> {
+        let mut read: Option<ParentsRead> = None;
+        for _ in 0..SUBMIT_TRIES {
+            match self.try_submit(app, read.as_ref(), actor).await? {
+                Attempt::Done(outcome) => return Ok(outcome),
+                Attempt::NeedParents => {
+                    read = Some(match lookup {
+                        ParentsLookup::Registry(source) => {
+                            let recorded = source.birth_certificate(app, PARENTS_READ_DEADLINE).await;
+                            ParentsRead {
+                                parents: Parents::from_read(recorded.value),
+                                accesses: recorded.accesses,
+                            }
+                        }
+                        ParentsLookup::None => ParentsRead {
+                            parents: Parents::Unknown,
+                            accesses: Vec::new(),
+                        },
+                    });
+                }
+                Attempt::Raced => {}
+            }
+        }
+        // Still racing (a storm of submissions for one child): keep the
+        // reads on record, and refuse as the latest live application stands.
+        let (id, round_id) = (app.application_id.to_string(), app.round.to_string());
+        let tx = self.store.begin_write().await?;
+        if let Some(read) = &read {
+            store_accesses(&tx, submission_accesses(&round_id, &id, actor), &read.accesses).await?;
+        }
+        let live = live_application_of(&tx, &round_id, app.child_id.as_str()).await?;
+        tx.commit().await?;
+        match live {
+            Some(live) => Err(child_conflict(&round_id, app.child_id.as_str(), &live)?),
+            None => Err(Corrupt::PhantomCollision { application: id }.into()),
+        }
+    }
+
+    async fn try_submit(
+        &self,
+        app: &Application,
+        read: Option<&ParentsRead>,
+        actor: &str,
+    ) -> Result<Attempt, RoundError> {
         let id = app.application_id.to_string();
         let body = canonical_body(app);
         let round_id = app.round.to_string();
         let tx = self.store.begin_write().await?;
+        // The certificate's reads are stored with what the submission comes
+        // to, a refusal included (unless it races, when the next try does).
+        if let Some(read) = read {
+            store_accesses(&tx, submission_accesses(&round_id, &id, actor), &read.accesses).await?;
+        }
+        let refused = |tx: DatabaseTransaction, err: RoundError| async move {
+            tx.commit().await?;
+            Err::<Attempt, RoundError>(err)
+        };
         // The round row is shared-locked: close waits until this commits, and
         // a submission that comes after close sees the round closed.
         let round = crate::locks::share_round(&tx, &round_id).await?;
         if let Some(existing) = application::Entity::find_by_id(&id).one(&tx).await? {
-            return if existing.body == body {
-                Ok(SubmitOutcome::Existing(view(&tx, existing).await?))
+            let outcome = if existing.body == body {
+                Ok(Attempt::Done(SubmitOutcome::Existing(view(&tx, existing).await?)))
             } else {
                 Err(RoundError::ApplicationIdConflict { id })
             };
+            tx.commit().await?;
+            return outcome;
         }
         if round.state != RoundState::Open.as_str() {
-            return Err(RoundError::WrongState {
+            let err = RoundError::WrongState {
                 round: round_id,
                 state: round.state,
                 expected: "open",
-            });
+            };
+            return refused(tx, err).await;
         }
+        let applicant = app.applicant_id.as_str();
+        let mut supersedes = None;
+        let mut unsettled = false;
         if let Some(live) = live_application_of(&tx, &round_id, app.child_id.as_str()).await? {
-            return Err(child_conflict(&round_id, app.child_id.as_str(), &live)?);
+            let parents = match read {
+                Some(read) => &read.parents,
+                None if needs_parents(applicant, &live.applicant_id) => return Ok(Attempt::NeedParents),
+                None => &Parents::Unknown,
+            };
+            match at_submission(parents, applicant, &live.applicant_id) {
+                Precedence::Refused => {
+                    let err = child_conflict(&round_id, app.child_id.as_str(), &live)?;
+                    return refused(tx, err).await;
+                }
+                Precedence::Unsettled => unsettled = true,
+                Precedence::Supersedes => {
+                    // Under the live row's lock: still live, or someone
+                    // withdrew or superseded it first (then try again).
+                    let live = lock_application(&tx, &live.id).await?;
+                    if live.live_child_id.is_none() {
+                        return Ok(Attempt::Raced);
+                    }
+                    let details = serde_json::json!({"application": live.id, "superseded_by": id});
+                    supersedes = Some(live.id.clone());
+                    change_state(
+                        &tx,
+                        live,
+                        ApplicationState::Withdrawn,
+                        actor,
+                        SUPERSEDED,
+                        Some(SUPERSEDED_BY_PARENT.to_owned()),
+                        details,
+                    )
+                    .await?;
+                }
+            }
         }
         let at = now();
         let row = application::ActiveModel {
@@ -140,23 +291,29 @@ impl Orchestrator {
             round_id: Set(round_id.clone()),
             child_id: Set(app.child_id.to_string()),
             applicant_id: Set(app.applicant_id.to_string()),
-            live_child_id: Set(Some(app.child_id.to_string())),
+            live_child_id: Set((!unsettled).then(|| app.child_id.to_string())),
             body: Set(body),
             state: Set(ApplicationState::Submitted.as_str().to_owned()),
             claimed_by: Set(None),
             lease_until: Set(None),
+            precedence_unsettled: Set(unsettled),
             received_at: Set(at),
             updated_at: Set(at),
         };
         let row = match row.insert(&tx).await {
             Ok(row) => row,
-            // A concurrent submission won the race (PostgreSQL): answer as if it came first.
-            Err(err) if enrol_store::is_unique_violation(&err) => {
-                drop(tx);
-                return self.answer_after_race(app).await;
-            }
+            // A concurrent submission for the child (or of this id) won the
+            // race (PostgreSQL): try again, and answer as if it came first.
+            Err(err) if enrol_store::is_unique_violation(&err) => return Ok(Attempt::Raced),
             Err(err) => return Err(err.into()),
         };
+        let mut details = serde_json::json!({"child_id": app.child_id});
+        if let Some(superseded) = supersedes {
+            details["supersedes"] = superseded.into();
+        }
+        if unsettled {
+            details["precedence"] = "unsettled".into();
+        }
         append_audit(
             &tx,
             at,
@@ -166,30 +323,13 @@ impl Orchestrator {
                 action: "application_submitted".to_owned(),
                 subject: Some(id),
                 reason: None,
-                details: serde_json::json!({"child_id": app.child_id}),
+                details,
             },
         )
         .await?;
         let view = view(&tx, row).await?;
         tx.commit().await?;
-        Ok(SubmitOutcome::Created(view))
-    }
-
-    async fn answer_after_race(&self, app: &Application) -> Result<SubmitOutcome, RoundError> {
-        let conn = self.store.connection();
-        let id = app.application_id.to_string();
-        if let Some(existing) = application::Entity::find_by_id(&id).one(conn).await? {
-            return if existing.body == canonical_body(app) {
-                Ok(SubmitOutcome::Existing(view(conn, existing).await?))
-            } else {
-                Err(RoundError::ApplicationIdConflict { id })
-            };
-        }
-        let round_id = app.round.to_string();
-        match live_application_of(conn, &round_id, app.child_id.as_str()).await? {
-            Some(live) => Err(child_conflict(&round_id, app.child_id.as_str(), &live)?),
-            None => Err(Corrupt::PhantomCollision { application: id }.into()),
-        }
+        Ok(Attempt::Done(SubmitOutcome::Created(view)))
     }
 
     /// Withdraws an application while its round is open.
@@ -314,6 +454,16 @@ async fn live_application_of<C: ConnectionTrait>(
         .filter(application::Column::LiveChildId.eq(child_id))
         .one(conn)
         .await?)
+}
+
+/// A submission's registry reads are filed under its application id (even
+/// when it is refused and never stored) and its filer.
+fn submission_accesses<'a>(round_id: &'a str, application_id: &'a str, actor: &'a str) -> AccessContext<'a> {
+    AccessContext {
+        round_id,
+        application_id: Some(application_id),
+        actor,
+    }
 }
 
 fn child_conflict(round_id: &str, child_id: &str, live: &application::Model) -> Result<RoundError, RoundError> {

@@ -30,8 +30,9 @@ use crate::context::RoundContext;
 use crate::decide::{AccessContext, Outcome, decide, officer_facts_of, store_accesses};
 use crate::error::{Corrupt, RoundError};
 use crate::locks::{lock_application, lock_round_in, share_round_in};
+use crate::precedence::{Parents, Settled, settle};
 use crate::round::{Orchestrator, RoundState, load_round, now};
-use crate::source::{EvidenceSource, Gathered};
+use crate::source::{Evidence, EvidenceSource, Gathered};
 use crate::submit::{ApplicationState, parse_body, parse_status, set_application_state};
 
 /// Progress of a verification, reported after every application this
@@ -292,6 +293,22 @@ impl Orchestrator {
         actor: &str,
         worker: &str,
     ) -> Result<(), RoundError> {
+        match self.record_once(round, app, &gathered, actor, worker).await {
+            // Settling precedence raced another application of the same
+            // child (PostgreSQL): once more, in a new transaction.
+            Err(err) if err.is_unique_violation() => self.record_once(round, app, &gathered, actor, worker).await,
+            done => done,
+        }
+    }
+
+    async fn record_once(
+        &self,
+        round: &RoundContext,
+        app: &Application,
+        gathered: &Gathered,
+        actor: &str,
+        worker: &str,
+    ) -> Result<(), RoundError> {
         let application_id = app.application_id.to_string();
         let tx = self.store.begin_write().await?;
         let accesses = AccessContext {
@@ -322,6 +339,20 @@ impl Orchestrator {
             tx.commit().await?;
             return Ok(());
         }
+        // Filed against a live application while the birth registry was
+        // down: settled now, by the same rule, on complete evidence only.
+        let row = match (row.precedence_unsettled, &gathered.value) {
+            (true, Evidence::Complete(bundle)) => {
+                match settle(&tx, row, &Parents::from_bundle(bundle, &app.child_id), actor).await? {
+                    Settled::Live(row) => *row,
+                    Settled::Withdrawn => {
+                        tx.commit().await?;
+                        return Ok(());
+                    }
+                }
+            }
+            _ => row,
+        };
         let next = match decide(&tx, round, app, &gathered.value).await? {
             Outcome::Pending => ApplicationState::Pending,
             Outcome::Decided(_) => ApplicationState::Decided,

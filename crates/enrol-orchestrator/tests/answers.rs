@@ -36,7 +36,7 @@ async fn published_round(orchestrator: &Orchestrator, dataset: &Path, city: &enr
         .await
         .unwrap();
     for app in &city.applications {
-        orchestrator.submit(app, "app:test").await.unwrap();
+        orchestrator.submit_unread(app, "app:test").await.unwrap();
     }
     orchestrator.close(ROUND, "test").await.unwrap();
     let options = VerifyOptions {

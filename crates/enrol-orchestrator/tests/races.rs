@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use enrol_domain::{Application, EvidenceBundle, OfficerFacts, SchoolCatalogue};
+use enrol_domain::{Application, BirthCertificate, EvidenceBundle, Fetched, OfficerFacts, SchoolCatalogue};
 use enrol_evidence::{GatherOptions, RegistriesConfig, RegistryConfig};
 use enrol_orchestrator::{
     ApplicationState, EvidenceSource, Gathered, Orchestrator, ReadError, Recorded, RegistryEvidence, ReviewResolution,
@@ -82,7 +82,7 @@ impl Race {
 
     async fn submit_all(&self) {
         for app in &self.city.applications {
-            self.o.submit(app, "app:test").await.unwrap();
+            self.o.submit_unread(app, "app:test").await.unwrap();
         }
     }
 
@@ -315,6 +315,14 @@ impl EvidenceSource for Gated {
         let _pass = self.open.acquire().await.unwrap();
         self.inner.gather(app, start, round).await
     }
+
+    async fn birth_certificate(
+        &self,
+        app: &Application,
+        deadline: std::time::Duration,
+    ) -> Recorded<Option<Fetched<BirthCertificate>>> {
+        self.inner.birth_certificate(app, deadline).await
+    }
 }
 
 /// Accept vs allocation: a review accepted while its registry reads are slow,
@@ -374,12 +382,12 @@ async fn nothing_is_submitted_after_close() {
     let race = Arc::new(race);
     let (late, early) = race.city.applications.split_last().unwrap();
     for app in early {
-        race.o.submit(app, "app:test").await.unwrap();
+        race.o.submit_unread(app, "app:test").await.unwrap();
     }
     let held = race.hold("applications").await;
     let submit = tokio::spawn({
         let (race, late) = (race.clone(), late.clone());
-        async move { race.o.submit(&late, "app:test").await }
+        async move { race.o.submit_unread(&late, "app:test").await }
     });
     race.until_waiting(1, || false).await;
     let close = tokio::spawn({
@@ -589,4 +597,71 @@ mod tempdir {
             let _ = std::fs::remove_dir_all(&self.0);
         }
     }
+}
+
+/// Parents first vs the one-live-application index: a stranger and a parent
+/// file for the same child at the same moment, both having found no live
+/// application (their inserts held at a table lock, then let go together).
+/// Whichever insert lands first, the parent's application ends up the
+/// child's live one: a parent that loses the insert tries again, meets the
+/// stranger's application, reads the certificate and supersedes it; a
+/// stranger that loses it is refused. The old code answered the parent
+/// `409 child-conflict` whenever the stranger's insert landed first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_parent_racing_a_stranger_always_gets_the_childs_place() {
+    let Some(race) = Race::start(40, 23).await else { return };
+    let race = Arc::new(race);
+    let stranger = enrol_domain::NationalId::parse("11010519491231002X").unwrap();
+    let families: Vec<Application> = race
+        .city
+        .applications
+        .iter()
+        .filter(|app| {
+            race.city
+                .births
+                .iter()
+                .any(|b| b.child_id == app.child_id && b.mother_id == app.applicant_id)
+        })
+        .take(4)
+        .cloned()
+        .collect();
+    assert_eq!(families.len(), 4, "the city has mothers who file");
+    for (n, parents) in families.iter().enumerate() {
+        let mut theirs = parents.clone();
+        theirs.application_id = uuid::Uuid::from_u128(9_000 + n as u128);
+        theirs.applicant_id = stranger.clone();
+        theirs.guardian_ids = Vec::new();
+        let holder = race.hold("applications").await;
+        // Alternate which one is spawned first.
+        let order = if n % 2 == 0 {
+            [parents.clone(), theirs.clone()]
+        } else {
+            [theirs.clone(), parents.clone()]
+        };
+        let tasks: Vec<_> = order
+            .into_iter()
+            .map(|app| {
+                let race = race.clone();
+                tokio::spawn(async move { race.o.submit(&app, &race.source, "app:test").await })
+            })
+            .collect();
+        while race.waiting().await < 2 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        holder.rollback().await.unwrap();
+        for task in tasks {
+            let _ = task.await.unwrap();
+        }
+        let live: Vec<_> = race
+            .o
+            .applications(ROUND)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|(app, state)| app.child_id == parents.child_id && *state == ApplicationState::Submitted)
+            .collect();
+        assert_eq!(live.len(), 1, "one live application: {live:?}");
+        assert_eq!(live[0].0.applicant_id, parents.applicant_id, "the parent's stands");
+    }
+    Arc::into_inner(race).unwrap().finish().await;
 }

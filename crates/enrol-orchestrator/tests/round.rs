@@ -52,7 +52,7 @@ async fn run_round(orchestrator: &Orchestrator, dataset: &Path, city: &enrol_cit
     assert_eq!(round.round_seed, None, "the seed stays hidden until allocation");
     for app in &city.applications {
         assert!(matches!(
-            orchestrator.submit(app, "app:test").await.unwrap(),
+            orchestrator.submit_unread(app, "app:test").await.unwrap(),
             SubmitOutcome::Created(_)
         ));
     }
@@ -149,21 +149,24 @@ async fn submissions_are_idempotent_and_one_live_application_per_child() {
             .await
             .unwrap();
         let app = &city.applications[0];
-        assert!(matches!(o.submit(app, "app").await.unwrap(), SubmitOutcome::Created(_)));
         assert!(matches!(
-            o.submit(app, "app").await.unwrap(),
+            o.submit_unread(app, "app").await.unwrap(),
+            SubmitOutcome::Created(_)
+        ));
+        assert!(matches!(
+            o.submit_unread(app, "app").await.unwrap(),
             SubmitOutcome::Existing(_)
         ));
         let mut changed = app.clone();
         changed.choices.reverse();
         changed.choices.push("S999".into());
         assert!(matches!(
-            o.submit(&changed, "app").await,
+            o.submit_unread(&changed, "app").await,
             Err(RoundError::ApplicationIdConflict { .. })
         ));
         let mut second = app.clone();
         second.application_id = uuid::Uuid::from_u128(42);
-        match o.submit(&second, "app").await {
+        match o.submit_unread(&second, "app").await {
             Err(RoundError::ChildConflict { existing_id, .. }) => {
                 assert_eq!(existing_id, app.application_id.to_string())
             }
@@ -173,14 +176,14 @@ async fn submissions_are_idempotent_and_one_live_application_per_child() {
         let view = o.withdraw(&app.application_id.to_string(), "app").await.unwrap();
         assert_eq!(view.state, ApplicationState::Withdrawn);
         assert!(matches!(
-            o.submit(&second, "app").await.unwrap(),
+            o.submit_unread(&second, "app").await.unwrap(),
             SubmitOutcome::Created(_)
         ));
         // After close, nothing is accepted or withdrawn.
         o.close("2027-primary", "officer").await.unwrap();
         let late = city.applications[1].clone();
         assert!(matches!(
-            o.submit(&late, "app").await,
+            o.submit_unread(&late, "app").await,
             Err(RoundError::WrongState { .. })
         ));
         assert!(matches!(
@@ -228,7 +231,7 @@ async fn reviews_are_resolved_by_officers_and_audited() {
         .await
         .unwrap();
     for app in &city.applications {
-        o.submit(app, "app").await.unwrap();
+        o.submit_unread(app, "app").await.unwrap();
     }
     o.close("2027-primary", "manager").await.unwrap();
     let strict = VerifyOptions {

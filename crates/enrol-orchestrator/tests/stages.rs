@@ -53,7 +53,7 @@ async fn open(o: &Orchestrator, round: &Round<'_>) {
 
 async fn submit(o: &Orchestrator, app: &Application) {
     assert!(matches!(
-        o.submit(app, "app:test").await.unwrap(),
+        o.submit_unread(app, "app:test").await.unwrap(),
         SubmitOutcome::Created(_)
     ));
 }

@@ -174,7 +174,7 @@ async fn output_streamed_from_the_database_is_byte_identical_to_the_whole_round_
         .await
         .unwrap();
     for app in &city.applications {
-        o.submit(app, "app:test").await.unwrap();
+        o.submit_unread(app, "app:test").await.unwrap();
     }
     // Withdrawn applications keep their rows but leave the output.
     for app in city.applications.iter().step_by(997) {

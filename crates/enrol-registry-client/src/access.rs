@@ -18,6 +18,9 @@ pub enum AccessOutcome {
     TimedOut,
     /// The connection could not be made or broke off.
     ConnectionFailed,
+    /// The caller stopped waiting before the answer came (a submission's
+    /// short deadline): the request was sent, so it is recorded all the same.
+    Abandoned,
 }
 
 /// One request that left the engine for a registry. Requests refused locally

@@ -448,7 +448,15 @@ impl RegistryClient {
         let limit = config
             .attempt_timeout()
             .min(deadline.saturating_duration_since(started));
-        let at = Utc::now();
+        let mut sent = InFlight {
+            inner,
+            path,
+            consent,
+            attempt,
+            at: Utc::now(),
+            started,
+            done: false,
+        };
         let request = inner.http.get(url.clone()).headers(headers).send();
         let exchange = async {
             let response = request.await?;
@@ -463,22 +471,8 @@ impl RegistryClient {
             Ok::<_, reqwest::Error>((status, retry_after, body))
         };
         let result = tokio::time::timeout(limit, exchange).await;
-        let latency = started.elapsed();
         let received_at = Utc::now();
-
-        let record = |outcome: AccessOutcome| {
-            observe::request_sent(inner.registry, &outcome, latency);
-            inner.recorder.record(Access {
-                registry: inner.registry,
-                path: path.to_owned(),
-                consent_id: consent.cloned(),
-                purpose: inner.purpose.clone(),
-                outcome,
-                attempt,
-                at,
-                latency,
-            })
-        };
+        let mut record = |outcome: AccessOutcome| sent.finish(outcome);
         let breaker = &inner.breaker;
         let final_error = |status: StatusCode, body: &[u8]| {
             let (code, message) = error_body(body);
@@ -567,6 +561,48 @@ impl RegistryClient {
                     }
                 }
             }
+        }
+    }
+}
+
+/// A request on its way: recorded once, with how it ended, or, when the
+/// caller stops waiting first (the attempt's future is dropped, as a
+/// submission's short deadline does), as [`AccessOutcome::Abandoned`]. The
+/// request left the engine either way, so it is an access either way.
+struct InFlight<'a> {
+    inner: &'a Inner,
+    path: &'a str,
+    consent: Option<&'a ConsentId>,
+    attempt: u32,
+    /// When the request was sent.
+    at: DateTime<Utc>,
+    started: Instant,
+    done: bool,
+}
+
+impl InFlight<'_> {
+    fn finish(&mut self, outcome: AccessOutcome) {
+        self.done = true;
+        let inner = self.inner;
+        let latency = self.started.elapsed();
+        observe::request_sent(inner.registry, &outcome, latency);
+        inner.recorder.record(Access {
+            registry: inner.registry,
+            path: self.path.to_owned(),
+            consent_id: self.consent.cloned(),
+            purpose: inner.purpose.clone(),
+            outcome,
+            attempt: self.attempt,
+            at: self.at,
+            latency,
+        });
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        if !self.done {
+            self.finish(AccessOutcome::Abandoned);
         }
     }
 }

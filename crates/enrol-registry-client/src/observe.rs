@@ -133,6 +133,7 @@ pub fn outcome_label(outcome: &AccessOutcome) -> &'static str {
     match outcome {
         AccessOutcome::TimedOut => "timeout",
         AccessOutcome::ConnectionFailed => "connection_failed",
+        AccessOutcome::Abandoned => "abandoned",
         AccessOutcome::Answered { status: 200 } => "answered",
         AccessOutcome::Answered { status: 404 } => "not_found",
         AccessOutcome::Answered { status: 429 } => "rate_limited",

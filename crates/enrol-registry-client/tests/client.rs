@@ -337,6 +337,29 @@ async fn hanging_registry_meets_the_deadline() {
     assert!(fx.log.snapshot().iter().all(|a| a.outcome == AccessOutcome::TimedOut));
 }
 
+/// A caller that stops waiting (a submission's short deadline) drops the
+/// request in flight: it left the engine, so it is recorded, as abandoned.
+#[tokio::test]
+async fn a_request_the_caller_stops_waiting_for_is_recorded_as_abandoned() {
+    let fx = Fixture::start(vec![]).await;
+    fx.set_default(Script::Hang);
+    let clients = fx.clients(|c| {
+        c.attempt_timeout_ms = 10_000;
+        c.deadline_ms = 20_000;
+    });
+    let consent = consent();
+    let call = clients
+        .get(Registry::Birth)
+        .get(&["certificates", "x"], &[], Some(&consent));
+    assert!(tokio::time::timeout(Duration::from_millis(200), call).await.is_err());
+    let log = fx.log.snapshot();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].outcome, AccessOutcome::Abandoned);
+    assert_eq!(log[0].path, "/birth/v1/certificates/x");
+    assert_eq!(log[0].consent_id, Some(consent));
+    assert!(log[0].latency >= Duration::from_millis(200), "{:?}", log[0].latency);
+}
+
 #[tokio::test]
 async fn refusals_are_final() {
     let fx = Fixture::start(vec![

@@ -44,6 +44,7 @@ fn application_row(id: &str, child: &str, body: &str) -> application::ActiveMode
         state: Set("submitted".to_owned()),
         claimed_by: Set(None),
         lease_until: Set(None),
+        precedence_unsettled: Set(false),
         received_at: Set(at()),
         updated_at: Set(at()),
     }

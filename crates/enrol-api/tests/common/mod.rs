@@ -298,6 +298,8 @@ pub fn application(id: u128, child: &NationalId, applicant: &NationalId, guardia
 pub struct City {
     pub sim: RunningSimulator,
     pub applications: Vec<Application>,
+    /// The birth registry's certificates: who each child's parents are.
+    pub births: Vec<enrol_city::wire::Birth>,
     _dir: tempfile::TempDir,
 }
 
@@ -314,6 +316,7 @@ impl City {
         City {
             sim,
             applications: city.applications,
+            births: city.births,
             _dir: dir,
         }
     }

@@ -24,6 +24,11 @@ pub struct Model {
     pub claimed_by: Option<String>,
     /// Until when the claim holds; an expired claim may be taken over.
     pub lease_until: Option<DateTimeUtc>,
+    /// Filed while the child had a live application and the birth registry
+    /// did not answer in time: not live (`live_child_id` is `NULL`) until
+    /// verification settles which of the two stands (policy.md, "Who may
+    /// apply for a child").
+    pub precedence_unsettled: bool,
     pub received_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

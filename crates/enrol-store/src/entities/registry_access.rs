@@ -28,7 +28,7 @@ pub struct Model {
     pub person_id: Option<String>,
     pub consent_id: Option<String>,
     pub purpose: String,
-    /// `answered`, `timed_out` or `connection_failed`.
+    /// `answered`, `timed_out`, `connection_failed` or `abandoned` (the caller stopped waiting: a submission's short deadline).
     pub outcome: String,
     /// The HTTP status of an answered request.
     pub status: Option<i32>,

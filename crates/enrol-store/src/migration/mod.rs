@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m0001_initial;
 mod m0002_round_artifacts;
 mod m0003_concurrency;
+mod m0004_precedence;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0001_initial::Migration),
             Box::new(m0002_round_artifacts::Migration),
             Box::new(m0003_concurrency::Migration),
+            Box::new(m0004_precedence::Migration),
         ]
     }
 }
