@@ -51,7 +51,7 @@ pub use registry_source::RegistryEvidence;
 pub use replay::{
     Change, CorrectedDecision, Corrections, RecordCorrections, Replay, RoundReplay, SeatChange, SeatReplay,
 };
-pub use review::ReviewResolution;
+pub use review::{ReviewQuery, ReviewQueuePage, ReviewResolution};
 pub use round::{Orchestrator, RoundInfo, RoundSeed, RoundState};
 pub use source::{Access, Evidence, EvidenceSource, FailureRecord, Gathered, ReadError, Recorded};
 pub use submit::{ApplicationState, ApplicationView, SubmitOutcome};

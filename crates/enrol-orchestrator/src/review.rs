@@ -3,13 +3,18 @@
 //! audit log with who, when and why, and each is decided under the
 //! application row's lock (see [`crate::locks`]).
 
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
 use enrol_domain::{EvidenceBundle, OfficerFacts, Status};
-use enrol_store::sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use enrol_store::sea_orm::{ColumnTrait, EntityTrait, JoinType, QueryFilter, QueryOrder, QuerySelect};
 use enrol_store::{application, decision};
+use futures::TryStreamExt;
+use serde::Deserialize;
 
 use crate::context::RoundContext;
-use crate::decide::{AccessContext, Outcome, current_status, decide, parse_decision, store_accesses};
-use crate::error::RoundError;
+use crate::decide::{AccessContext, Outcome, current_status, decide, store_accesses};
+use crate::error::{RoundError, Stored, decode};
 use crate::locks::{lock_application, share_round_in};
 use crate::round::{Orchestrator, RoundState, load_round};
 use crate::source::{Evidence, EvidenceSource};
@@ -24,32 +29,112 @@ pub enum ReviewResolution {
     Reject { reason: String },
 }
 
+/// Which part of a round's review queue to show.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReviewQuery<'a> {
+    /// Only applications with a reason of this code.
+    pub reason: Option<&'a str>,
+    /// Matching applications to skip (ascending id).
+    pub offset: usize,
+    /// At most this many on the page.
+    pub limit: usize,
+}
+
+/// A page of the review queue, with what a filter needs of the whole queue.
+#[derive(Debug, Clone, Default)]
+pub struct ReviewQueuePage {
+    /// The page, ascending application id, with each decision's reasons.
+    pub items: Vec<(ApplicationView, enrol_domain::Decision)>,
+    /// Applications matching the query's reason (all, without one).
+    pub matching: usize,
+    /// Applications in the whole queue by reason code (an application with
+    /// two reasons counts under both).
+    pub by_reason: BTreeMap<String, usize>,
+}
+
+/// Only the reason codes of a stored decision: enough to count and filter
+/// the whole queue without decoding every decision in full.
+#[derive(Deserialize)]
+struct Codes {
+    reasons: Vec<Code>,
+}
+
+#[derive(Deserialize)]
+struct Code {
+    code: String,
+}
+
 impl Orchestrator {
-    /// Applications of a round whose current decision is `review`, ascending id,
-    /// with the decision's reasons.
+    /// The whole review queue: applications of a round whose current
+    /// decision is `review` and which are still `decided` (not yet
+    /// resolved), ascending id, with the decision's reasons.
     pub async fn review_queue(
         &self,
         round_id: &str,
     ) -> Result<Vec<(ApplicationView, enrol_domain::Decision)>, RoundError> {
+        let query = ReviewQuery {
+            limit: usize::MAX,
+            ..ReviewQuery::default()
+        };
+        Ok(self.review_queue_page(round_id, query).await?.items)
+    }
+
+    /// A page of the review queue, filtered by reason on the server. One
+    /// query (decisions joined with their applications), streamed: each
+    /// decision is decoded whole only when it is on the page, so a queue of
+    /// tens of thousands costs its reason codes, not its decisions.
+    pub async fn review_queue_page(
+        &self,
+        round_id: &str,
+        query: ReviewQuery<'_>,
+    ) -> Result<ReviewQueuePage, RoundError> {
         let conn = self.store.connection();
         load_round(conn, round_id).await?;
-        let rows = decision::Entity::find()
+        let to_application = decision::Entity::belongs_to(application::Entity)
+            .from(decision::Column::ApplicationId)
+            .to(application::Column::Id)
+            .into();
+        let mut rows = decision::Entity::find()
+            .select_only()
+            .column(decision::Column::ApplicationId)
+            .column(decision::Column::Decision)
+            .column(application::Column::ChildId)
+            .column(application::Column::UpdatedAt)
+            .join(JoinType::InnerJoin, to_application)
             .filter(decision::Column::RoundId.eq(round_id))
             .filter(decision::Column::CurrentFor.is_not_null())
             .filter(decision::Column::Status.eq(Status::Review.as_str()))
+            .filter(application::Column::State.eq(ApplicationState::Decided.as_str()))
             .order_by_asc(decision::Column::ApplicationId)
-            .all(conn)
+            .into_tuple::<(String, String, String, DateTime<Utc>)>()
+            .stream(conn)
             .await?;
-        let mut queue = Vec::new();
-        for row in rows {
-            let app = load_application(conn, &row.application_id).await?;
-            if app.state != ApplicationState::Decided.as_str() {
+        let mut page = ReviewQueuePage::default();
+        while let Some((application_id, json, child_id, updated_at)) = rows.try_next().await? {
+            let codes: Codes = decode(Stored::Decision, &application_id, &json)?;
+            let mut matches = query.reason.is_none();
+            for reason in codes.reasons {
+                matches |= query.reason == Some(reason.code.as_str());
+                *page.by_reason.entry(reason.code).or_insert(0) += 1;
+            }
+            if !matches {
                 continue;
             }
-            let decision = parse_decision(&row)?;
-            queue.push((view(conn, app).await?, decision));
+            page.matching += 1;
+            if page.matching > query.offset && page.items.len() < query.limit {
+                let decision = decode(Stored::Decision, &application_id, &json)?;
+                let view = ApplicationView {
+                    application_id,
+                    round: round_id.to_owned(),
+                    child_id,
+                    state: ApplicationState::Decided,
+                    status: Some(Status::Review),
+                    updated_at,
+                };
+                page.items.push((view, decision));
+            }
         }
-        Ok(queue)
+        Ok(page)
     }
 
     /// Resolves a review while the round is closed. An accept reads the

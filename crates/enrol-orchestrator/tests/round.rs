@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use enrol_domain::{OfficerFacts, Status};
 use enrol_evidence::{GatherOptions, RegistriesConfig, RegistryConfig};
 use enrol_orchestrator::{
-    ApplicationState, Orchestrator, RegistryEvidence, ReviewResolution, RoundError, RoundOutput, RoundSeed, RoundState,
-    SeedReveal, SubmitOutcome, VerifyOptions,
+    ApplicationState, Orchestrator, RegistryEvidence, ReviewQuery, ReviewResolution, RoundError, RoundOutput,
+    RoundSeed, RoundState, SeedReveal, SubmitOutcome, VerifyOptions,
 };
 use enrol_registry_sim::{Dataset, SimConfig, Simulator};
 use enrol_store::testing::TestDb;
@@ -251,6 +251,30 @@ async fn reviews_are_resolved_by_officers_and_audited() {
 
     let queue = o.review_queue("2027-primary").await.unwrap();
     assert_eq!(queue.len(), report.review);
+    // Pages and the reason filter, on the server, agree with the whole queue.
+    let page = |reason, offset, limit| {
+        let o = &o;
+        async move {
+            o.review_queue_page("2027-primary", ReviewQuery { reason, offset, limit })
+                .await
+                .unwrap()
+        }
+    };
+    let second = page(None, 1, 2).await;
+    assert_eq!(second.matching, queue.len());
+    assert_eq!(second.items, queue[1..3]);
+    let code = queue[0].1.reasons[0].code.clone();
+    let with_code: Vec<_> = queue
+        .iter()
+        .filter(|(_, d)| d.reasons.iter().any(|r| r.code == code))
+        .cloned()
+        .collect();
+    let filtered = page(Some(&code), 0, usize::MAX).await;
+    assert_eq!(filtered.items, with_code);
+    assert_eq!(filtered.matching, with_code.len());
+    assert_eq!(filtered.by_reason, second.by_reason, "counts are of the whole queue");
+    assert_eq!(second.by_reason[&code], with_code.len());
+    assert!(page(None, queue.len(), 10).await.items.is_empty());
     for (i, (view, decision)) in queue.iter().enumerate() {
         assert_eq!(decision.status, Status::Review);
         assert!(!decision.reasons.is_empty());

@@ -4,14 +4,12 @@
 //! offers the zone registry's candidate codes), reject with a reason, or
 //! exclude.
 
-use std::collections::BTreeMap;
-
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use enrol_api::Role;
 use enrol_domain::{AddressCode, EvidenceBundle, NationalId, OfficerFacts};
-use enrol_orchestrator::{ApplicationState, ReviewResolution, RoundState};
+use enrol_orchestrator::{ApplicationState, ReviewQuery, ReviewResolution, RoundState};
 use maud::{Markup, html};
 use serde::Deserialize;
 
@@ -40,26 +38,22 @@ pub async fn queue(
     Query(filter): Query<QueueFilter>,
 ) -> Result<Markup, ConsoleError> {
     let lang = ctx.lang;
-    let queue = console.engine.orchestrator().review_queue(&round).await?;
-    let mut codes: BTreeMap<String, usize> = BTreeMap::new();
-    for (_, decision) in &queue {
-        for r in &decision.reasons {
-            *codes.entry(r.code.clone()).or_insert(0) += 1;
-        }
-    }
     let wanted = filter.reason.filter(|r| !r.is_empty());
-    let shown: Vec<_> = queue
-        .iter()
-        .filter(|(_, d)| wanted.as_ref().is_none_or(|w| d.reasons.iter().any(|r| &r.code == w)))
-        .collect();
-    let pages = shown.len().div_ceil(QUEUE_PAGE).max(1);
-    let page_no = filter.page.unwrap_or(1).clamp(1, pages);
-    let total = shown.len();
-    let shown: Vec<_> = shown
-        .into_iter()
-        .skip((page_no - 1) * QUEUE_PAGE)
-        .take(QUEUE_PAGE)
-        .collect();
+    let page_no = filter.page.unwrap_or(1).max(1);
+    let query = |page_no: usize| ReviewQuery {
+        reason: wanted.as_deref(),
+        offset: (page_no - 1).saturating_mul(QUEUE_PAGE),
+        limit: QUEUE_PAGE,
+    };
+    let orchestrator = console.engine.orchestrator();
+    let mut queue = orchestrator.review_queue_page(&round, query(page_no)).await?;
+    let pages = queue.matching.div_ceil(QUEUE_PAGE).max(1);
+    if page_no > pages {
+        // Past the end (the queue shrank since the link was made): the last page.
+        queue = orchestrator.review_queue_page(&round, query(pages)).await?;
+    }
+    let page_no = page_no.min(pages);
+    let (codes, total, shown) = (&queue.by_reason, queue.matching, &queue.items);
     let link = |n: usize| {
         format!(
             "{}?reason={}&page={n}",
@@ -73,7 +67,7 @@ pub async fn queue(
             label for="reason" { (lang.pick("按原因筛选", "Filter by reason")) }
             select #reason name="reason" {
                 option value="" { (lang.pick("全部", "All")) }
-                @for (code, n) in &codes {
+                @for (code, n) in codes {
                     option value=(code) selected[wanted.as_deref() == Some(code.as_str())] { (code) " (" (n) ")" }
                 }
             }
@@ -89,7 +83,7 @@ pub async fn queue(
                     th { (lang.pick("原因", "Reasons")) }
                 } }
                 tbody {
-                    @for (view, decision) in &shown {
+                    @for (view, decision) in shown {
                         tr {
                             td.mono { a.review-link href=(round_path(&round, &format!("/reviews/{}", view.application_id))) { (view.application_id) } }
                             td.mono { (view.child_id) }
