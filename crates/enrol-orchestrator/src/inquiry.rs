@@ -262,9 +262,35 @@ impl Orchestrator {
         after: Option<i64>,
         limit: u64,
     ) -> Result<Vec<AuditRecord>, RoundError> {
+        self.audit_entries(round_id, None, after, limit).await
+    }
+
+    /// The entries of one `action` (e.g. `seat_corrected`) of a round's
+    /// audit log, oldest first, filtered by the database: entries after id
+    /// `after`, at most `limit`.
+    pub async fn audit_log_of_action(
+        &self,
+        round_id: &str,
+        action: &str,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<AuditRecord>, RoundError> {
+        self.audit_entries(round_id, Some(action), after, limit).await
+    }
+
+    async fn audit_entries(
+        &self,
+        round_id: &str,
+        action: Option<&str>,
+        after: Option<i64>,
+        limit: u64,
+    ) -> Result<Vec<AuditRecord>, RoundError> {
         let conn = self.store.connection();
         load_round(conn, round_id).await?;
         let mut query = audit_log::Entity::find().filter(audit_log::Column::RoundId.eq(round_id));
+        if let Some(action) = action {
+            query = query.filter(audit_log::Column::Action.eq(action));
+        }
         if let Some(after) = after {
             query = query.filter(audit_log::Column::Id.gt(after));
         }

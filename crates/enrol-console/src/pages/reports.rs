@@ -187,10 +187,12 @@ pub async fn corrections(
     let mut made = Vec::new();
     let mut after = None;
     loop {
-        let page = orchestrator.audit_log(&round, after, 1000).await?;
+        let page = orchestrator
+            .audit_log_of_action(&round, "seat_corrected", after, 1000)
+            .await?;
         let full = page.len() == 1000;
         after = page.last().map(|e| e.id);
-        made.extend(page.into_iter().filter(|e| e.action == "seat_corrected"));
+        made.extend(page);
         if !full {
             break;
         }
