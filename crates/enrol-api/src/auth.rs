@@ -61,6 +61,22 @@ impl Credentials {
             role: *role,
         })
     }
+
+    /// The configured officer of this name, with the least role any of
+    /// their tokens grants (a name may hold several tokens); `None` once no
+    /// token names them. A console session is resolved by name on each
+    /// request, so it never carries more than the configuration gives now.
+    pub fn officer_named(&self, name: &str) -> Option<Officer> {
+        self.officers
+            .values()
+            .filter(|(n, _)| n == name)
+            .map(|(_, role)| *role)
+            .min()
+            .map(|role| Officer {
+                name: name.to_owned(),
+                role,
+            })
+    }
 }
 
 /// A family's request, as the upstream app vouches for it.

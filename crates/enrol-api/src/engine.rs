@@ -66,6 +66,13 @@ impl Engine {
         self.credentials.officer(token)
     }
 
+    /// The configured officer of this name (the least role of their tokens),
+    /// if the configuration still names them: how a console session, which
+    /// stores only the name, finds the officer's role on each request.
+    pub fn officer_named(&self, name: &str) -> Option<Officer> {
+        self.credentials.officer_named(name)
+    }
+
     /// Starts verification of a closed round in the background, as
     /// `POST /v1/rounds/{round}/verify` does: refused unless the round is
     /// closed; a run already going is left to run.

@@ -27,6 +27,9 @@ pub enum ConsoleError {
     Round(#[from] RoundError),
     #[error(transparent)]
     Export(#[from] enrol_api::ExportError),
+    /// The sessions' table could not be read or written.
+    #[error("console sessions: {0}")]
+    Session(#[from] enrol_store::StoreError),
 }
 
 impl ConsoleError {
@@ -44,7 +47,7 @@ impl ConsoleError {
             ConsoleError::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ConsoleError::Round(e) => round_status(e),
             ConsoleError::Export(enrol_api::ExportError::Round(e)) => round_status(e),
-            ConsoleError::Export(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ConsoleError::Export(_) | ConsoleError::Session(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -54,7 +57,7 @@ impl ConsoleError {
             ConsoleError::Forbidden => "您的角色无权执行此操作。",
             ConsoleError::NotFound(_) => "未找到。",
             ConsoleError::Invalid { .. } => "表单内容有误，请返回修改。",
-            ConsoleError::Round(_) | ConsoleError::Export(_) => "操作未完成。",
+            ConsoleError::Round(_) | ConsoleError::Export(_) | ConsoleError::Session(_) => "操作未完成。",
         }
     }
 }

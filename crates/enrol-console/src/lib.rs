@@ -82,8 +82,8 @@ async fn stylesheet() -> impl IntoResponse {
 pub fn router(engine: Engine, options: ConsoleOptions) -> Router {
     use pages::{access, ceremony, dashboard, logs, reports, review, rounds, sign_in};
     let console = Console {
+        sessions: Sessions::new(engine.clone()),
         engine,
-        sessions: Sessions::default(),
         options,
     };
     Router::new()

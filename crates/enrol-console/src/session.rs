@@ -1,20 +1,34 @@
-//! Signed-in officers: a session per sign-in, kept in the server's memory,
-//! named by a random id in an HttpOnly, SameSite=Strict cookie (Secure over
-//! TLS) with an expiry; and a CSRF token per session that every form carries
-//! and every POST must return.
+//! Signed-in officers: a session per sign-in, named by a random id in an
+//! HttpOnly, SameSite=Strict cookie (Secure over TLS) with an expiry; and a
+//! CSRF token per session that every form carries and every POST must return.
 //!
-//! A restart signs everyone out: sessions are not stored, on purpose (a
-//! session is a bearer secret; the database holds no secret of an officer).
+//! Sessions live in the database (`enrol_store::sessions`), because a bureau
+//! runs several `enrol serve` processes behind one gateway on one database:
+//! a sign-in on one process must be accepted by the next, a sign-out on one
+//! must be refused by all, and a restart must not sign everyone out. What is
+//! stored is only what cannot sign anyone in:
+//!
+//! - the SHA-256 of the session id, never the id: the id is the cookie's
+//!   value, a bearer secret, so a copy of the database gives no session;
+//! - the officer's name, not their role: the role is read from the server's
+//!   configured officers on each request, so an officer removed from the
+//!   configuration (or given a lesser role) loses what they had at once;
+//! - when the session started and when it expires; an expired row is
+//!   refused, and purged (at the next sign-in, or when its cookie comes back).
+//!
+//! The CSRF token is not stored either: it is the SHA-256 of the session id
+//! under a domain-separating prefix, so it is per session, the same on every
+//! process, and cannot be computed without the cookie nor turned back into it.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
-use enrol_api::{Officer, Role};
+use chrono::{DateTime, TimeDelta, Utc};
+use enrol_api::{Engine, Officer, Role};
+use enrol_store::StoreError;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -28,20 +42,24 @@ pub const SESSION_COOKIE: &str = "enrol_session";
 pub const CSRF_FIELD: &str = "csrf";
 /// The language cookie's name (`zh` or `en`).
 pub const LANG_COOKIE: &str = "enrol_lang";
-/// Sessions kept at most; the oldest go first (a bound on memory).
-const MAX_SESSIONS: usize = 10_000;
+/// What the CSRF token's digest covers before the session id, so that it is
+/// never the digest the database holds.
+const CSRF_DOMAIN: &[u8] = b"enrol-console csrf v1\0";
 
+/// A live session: its officer as configured now, and its CSRF token.
 #[derive(Debug, Clone)]
-struct Session {
-    officer: Officer,
-    csrf: String,
-    expires: Instant,
+pub(crate) struct Session {
+    pub officer: Officer,
+    pub csrf: String,
 }
 
-/// The sessions of signed-in officers, by the SHA-256 of their id (the id
-/// itself is never kept, like the API's tokens).
-#[derive(Debug, Clone, Default)]
-pub struct Sessions(Arc<Mutex<BTreeMap<[u8; 32], Session>>>);
+/// The sessions of signed-in officers, in the engine's database, named by
+/// the SHA-256 of their id (the id itself is never kept, like the API's
+/// tokens). Every process on the database sees the same sessions.
+#[derive(Debug, Clone)]
+pub struct Sessions {
+    engine: Engine,
+}
 
 fn random_hex() -> String {
     let mut bytes = [0u8; 32];
@@ -53,48 +71,68 @@ fn digest(text: &str) -> [u8; 32] {
     Sha256::digest(text.as_bytes()).into()
 }
 
+/// What the database names a session by: the SHA-256 of its id, in hex.
+fn id_digest(id: &str) -> String {
+    hex::encode(digest(id))
+}
+
+/// The session's CSRF token, derived from its id.
+fn csrf_of(id: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(CSRF_DOMAIN);
+    hasher.update(id.as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// `now + ttl`, saturating.
+fn expiry(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    TimeDelta::from_std(ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 impl Sessions {
+    /// The sessions of `engine`'s database.
+    pub fn new(engine: Engine) -> Sessions {
+        Sessions { engine }
+    }
+
+    fn store(&self) -> &enrol_store::Store {
+        self.engine.orchestrator().store()
+    }
+
     /// Starts a session for `officer`; returns its id (the cookie's value).
-    pub fn start(&self, officer: Officer, ttl: Duration) -> String {
+    pub async fn start(&self, officer: &Officer, ttl: Duration) -> Result<String, StoreError> {
         let id = random_hex();
-        let now = Instant::now();
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        map.retain(|_, s| s.expires > now);
-        if map.len() >= MAX_SESSIONS
-            && let Some(oldest) = map.iter().min_by_key(|(_, s)| s.expires).map(|(k, _)| *k)
-        {
-            map.remove(&oldest);
-        }
-        map.insert(
-            digest(&id),
-            Session {
+        let now = Utc::now();
+        enrol_store::sessions::start(
+            self.store().connection(),
+            &id_digest(&id),
+            &officer.name,
+            now,
+            expiry(now, ttl),
+        )
+        .await?;
+        Ok(id)
+    }
+
+    /// The live session `id`, with its officer as the configuration names
+    /// them now; `None` if it ended, expired, or its officer is no longer
+    /// configured.
+    pub(crate) async fn get(&self, id: &str) -> Result<Option<Session>, StoreError> {
+        let name = enrol_store::sessions::officer(self.store().connection(), &id_digest(id), Utc::now()).await?;
+        Ok(name
+            .and_then(|name| self.engine.officer_named(&name))
+            .map(|officer| Session {
                 officer,
-                csrf: random_hex(),
-                expires: now + ttl,
-            },
-        );
-        id
+                csrf: csrf_of(id),
+            }))
     }
 
-    fn get(&self, id: &str) -> Option<Session> {
-        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let key = digest(id);
-        match map.get(&key) {
-            Some(s) if s.expires > Instant::now() => Some(s.clone()),
-            Some(_) => {
-                map.remove(&key);
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// Ends the session `id`, if any.
-    pub fn end(&self, id: &str) {
-        self.0
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(&digest(id));
+    /// Ends the session `id`, if any, for every process.
+    pub async fn end(&self, id: &str) -> Result<(), StoreError> {
+        enrol_store::sessions::end(self.store().connection(), &id_digest(id)).await
     }
 }
 
@@ -186,7 +224,12 @@ impl FromRequestParts<Console> for Ctx {
             .uri
             .path_and_query()
             .map_or_else(|| parts.uri.path().to_owned(), |p| p.as_str().to_owned());
-        let session = cookie(&parts.headers, SESSION_COOKIE).and_then(|id| console.sessions.get(id));
+        let session = match parts.extensions.get::<Resolved>() {
+            Some(Resolved(session)) => session.clone(),
+            None => resolve(console, &parts.headers)
+                .await
+                .map_err(IntoResponse::into_response)?,
+        };
         let Some(session) = session else {
             // A form posted after expiry cannot be replayed: sign in, then start again.
             let next = if parts.method == axum::http::Method::GET {
@@ -206,16 +249,32 @@ impl FromRequestParts<Console> for Ctx {
     }
 }
 
-/// Names the signed-in officer on the response, for the request's log line
-/// (`enrol_api::observed`), as the API's authentication does for a token.
+/// The request's session, looked up once (by [`attribute`]) for its handler.
+#[derive(Debug, Clone)]
+struct Resolved(Option<Session>);
+
+/// The live session the request's cookie names, if any.
+async fn resolve(console: &Console, headers: &HeaderMap) -> Result<Option<Session>, ConsoleError> {
+    match cookie(headers, SESSION_COOKIE) {
+        Some(id) => Ok(console.sessions.get(id).await?),
+        None => Ok(None),
+    }
+}
+
+/// Looks the request's session up (once: the handler's [`Ctx`] reuses it)
+/// and names the signed-in officer on the response, for the request's log
+/// line (`enrol_api::observed`), as the API's authentication does for a token.
 pub(crate) async fn attribute(
     axum::extract::State(console): axum::extract::State<Console>,
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    let officer = cookie(request.headers(), SESSION_COOKIE)
-        .and_then(|id| console.sessions.get(id))
-        .map(|s| s.officer.name);
+    let session = match resolve(&console, request.headers()).await {
+        Ok(session) => session,
+        Err(e) => return e.into_response(),
+    };
+    let officer = session.as_ref().map(|s| s.officer.name.clone());
+    request.extensions_mut().insert(Resolved(session));
     let mut response = next.run(request).await;
     if let Some(name) = officer {
         enrol_api::attribute_to_officer(&mut response, &name);
@@ -284,17 +343,19 @@ mod tests {
     }
 
     #[test]
-    fn an_expired_session_is_gone() {
-        let sessions = Sessions::default();
-        let officer = Officer {
-            name: "wang.fang".into(),
-            role: Role::Viewer,
-        };
-        let live = sessions.start(officer.clone(), Duration::from_secs(60));
-        let dead = sessions.start(officer, Duration::ZERO);
-        assert!(sessions.get(&live).is_some());
-        assert!(sessions.get(&dead).is_none());
-        sessions.end(&live);
-        assert!(sessions.get(&live).is_none());
+    fn the_csrf_token_is_per_session_and_not_the_stored_digest() {
+        let (a, b) = (random_hex(), random_hex());
+        assert_ne!(a, b);
+        assert_eq!(csrf_of(&a), csrf_of(&a), "the same on every process");
+        assert_ne!(csrf_of(&a), csrf_of(&b));
+        assert_ne!(csrf_of(&a), id_digest(&a));
+        assert_eq!(csrf_of(&a).len(), 64);
+    }
+
+    #[test]
+    fn a_session_expires_after_its_ttl_and_never_overflows() {
+        let now = Utc::now();
+        assert_eq!(expiry(now, Duration::from_secs(60)), now + TimeDelta::seconds(60));
+        assert_eq!(expiry(now, Duration::MAX), DateTime::<Utc>::MAX_UTC);
     }
 }

@@ -1,6 +1,7 @@
 //! The console in process (tower `oneshot`), over a real store: sign-in and
 //! its cookie, CSRF refusal, session expiry, roles checked by the server,
-//! and escaping of registry text.
+//! sessions shared by two servers on one database (SQLite and, with
+//! `TEST_DATABASE_URL`, PostgreSQL), and escaping of registry text.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,17 +19,29 @@ const MANAGER: &str = "manager-token-0123456789";
 const VIEWER: &str = "viewer-token-0123456789";
 
 fn engine(db: &TestDb) -> Engine {
+    engine_on(
+        db.store.clone(),
+        &[
+            ("wang.fang", Role::RoundManager, MANAGER),
+            ("zhao.lei", Role::Viewer, VIEWER),
+        ],
+    )
+}
+
+/// An engine over `store` with these officers (name, role, token).
+fn engine_on(store: enrol_store::Store, officers: &[(&str, Role, &str)]) -> Engine {
     let mut config = ApiConfig::empty();
     config.add_app("gov-app", "gov-app-key-0123456789").unwrap();
-    config.add_officer("wang.fang", Role::RoundManager, MANAGER).unwrap();
-    config.add_officer("zhao.lei", Role::Viewer, VIEWER).unwrap();
+    for (name, role, token) in officers {
+        config.add_officer(*name, *role, *token).unwrap();
+    }
     // No registry is read in these tests: verification never starts.
     let registries = enrol_evidence::RegistriesConfig::uniform(enrol_evidence::RegistryConfig::new(
         "http://127.0.0.1:9",
         "unused-key",
     ));
     let evidence = RegistryEvidence::connect(&registries, enrol_evidence::GatherOptions::default()).unwrap();
-    Engine::new(Orchestrator::new(db.store.clone()), Arc::new(evidence), config)
+    Engine::new(Orchestrator::new(store), Arc::new(evidence), config)
 }
 
 struct Answer {
@@ -299,6 +312,153 @@ async fn the_dashboard_names_the_registries_pending_applications_wait_for() {
     assert!(page.text.contains("data-registry=\"birth\""), "{}", page.text);
     sim.shutdown().await.unwrap();
     db.cleanup().await.unwrap();
+}
+
+/// Two `enrol serve` processes on one database: each its own engine, its own
+/// connection pool and its own console router.
+async fn second_process(db: &TestDb, officers: &[(&str, Role, &str)]) -> (enrol_store::Store, Router) {
+    let store = enrol_store::Store::open(&db.url).await.unwrap();
+    let router = enrol_console::router(engine_on(store.clone(), officers), ConsoleOptions::default());
+    (store, router)
+}
+
+async fn stored_sessions(db: &TestDb) -> Vec<enrol_store::console_session::Model> {
+    use enrol_store::sea_orm::EntityTrait;
+    enrol_store::console_session::Entity::find()
+        .all(db.store.connection())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_session_started_on_one_server_is_accepted_and_ended_on_another() {
+    use sha2::Digest;
+    for db in TestDb::all().await.unwrap() {
+        let engine = engine(&db);
+        open_round(&engine).await;
+        let a = enrol_console::router(engine.clone(), ConsoleOptions::default());
+        let officers = [("wang.fang", Role::RoundManager, MANAGER)];
+        let (b_store, b) = second_process(&db, &officers).await;
+
+        let (cookie, csrf) = sign_in(&a, MANAGER).await;
+        let page = call(&b, get("/console/rounds/2027-primary", &cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}: {}", db.backend, page.location);
+        assert!(page.text.contains(&csrf), "{}: the same CSRF token on both", db.backend);
+        let close = call(
+            &b,
+            form("/console/rounds/2027-primary/close", &cookie, &format!("csrf={csrf}")),
+        )
+        .await;
+        assert_eq!(close.status, StatusCode::SEE_OTHER, "{}: {}", db.backend, close.text);
+        assert_eq!(
+            engine
+                .orchestrator()
+                .round("2027-primary")
+                .await
+                .unwrap()
+                .state
+                .as_str(),
+            "closed"
+        );
+
+        // The database holds the id's digest, the name and the times: no cookie, no CSRF token, no role.
+        let id = cookie.strip_prefix("enrol_session=").unwrap();
+        let rows = stored_sessions(&db).await;
+        assert_eq!(rows.len(), 1, "{}", db.backend);
+        assert_eq!(rows[0].id_digest, hex::encode(sha2::Sha256::digest(id.as_bytes())));
+        assert_eq!(rows[0].officer, "wang.fang");
+        assert!(rows[0].expires_at > rows[0].created_at);
+        let dump = format!("{rows:?}");
+        assert!(!dump.contains(id) && !dump.contains(&csrf), "{}: {dump}", db.backend);
+
+        // Signed out on B: refused on A, and on B.
+        let out = call(&b, form("/console/logout", &cookie, &format!("csrf={csrf}"))).await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER, "{}", out.text);
+        assert!(out.set_cookie.contains("Max-Age=0"), "{}", out.set_cookie);
+        assert!(stored_sessions(&db).await.is_empty(), "{}", db.backend);
+        for router in [&a, &b] {
+            let page = call(router, get("/console/rounds", &cookie)).await;
+            assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", db.backend);
+            assert!(page.location.starts_with("/console/login"), "{}", page.location);
+        }
+        b_store.close().await.unwrap();
+        db.cleanup().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn the_role_comes_from_the_configuration_not_the_session() {
+    for db in TestDb::all().await.unwrap() {
+        let engine = engine(&db);
+        open_round(&engine).await;
+        let a = enrol_console::router(engine.clone(), ConsoleOptions::default());
+        let (cookie, csrf) = sign_in(&a, MANAGER).await;
+        // B's configuration has made wang.fang a viewer: B lets them read, not close.
+        let (demoted_store, demoted) =
+            second_process(&db, &[("wang.fang", Role::Viewer, "other-token-0123456789")]).await;
+        let page = call(&demoted, get("/console/rounds/2027-primary", &cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", db.backend);
+        let close = call(
+            &demoted,
+            form("/console/rounds/2027-primary/close", &cookie, &format!("csrf={csrf}")),
+        )
+        .await;
+        assert_eq!(close.status, StatusCode::FORBIDDEN, "{}", db.backend);
+        // C's configuration no longer names wang.fang: signed out there.
+        let (removed_store, removed) = second_process(&db, &[("zhao.lei", Role::Viewer, VIEWER)]).await;
+        let page = call(&removed, get("/console/rounds/2027-primary", &cookie)).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", db.backend);
+        assert!(page.location.starts_with("/console/login"), "{}", page.location);
+        assert_eq!(
+            engine
+                .orchestrator()
+                .round("2027-primary")
+                .await
+                .unwrap()
+                .state
+                .as_str(),
+            "open"
+        );
+        demoted_store.close().await.unwrap();
+        removed_store.close().await.unwrap();
+        db.cleanup().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_expired_session_is_refused_everywhere_and_purged() {
+    for db in TestDb::all().await.unwrap() {
+        let engine = engine(&db);
+        let expired = enrol_console::router(
+            engine.clone(),
+            ConsoleOptions {
+                session_ttl: Duration::ZERO,
+                ..ConsoleOptions::default()
+            },
+        );
+        let (b_store, b) = second_process(&db, &[("wang.fang", Role::RoundManager, MANAGER)]).await;
+        let answer = call(&expired, form("/console/login", "", &format!("token={MANAGER}"))).await;
+        let old = answer.set_cookie.split(';').next().unwrap().to_owned();
+        call(&expired, form("/console/login", "", &format!("token={MANAGER}"))).await;
+        assert_eq!(
+            stored_sessions(&db).await.len(),
+            1,
+            "{}: the first purged by the second sign-in",
+            db.backend
+        );
+        let page = call(&b, get("/console/rounds", &old)).await;
+        assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", db.backend);
+
+        let (live, _) = sign_in(&b, MANAGER).await;
+        let rows = stored_sessions(&db).await;
+        assert_eq!(rows.len(), 1, "{}: only the live session is left: {rows:?}", db.backend);
+        assert_eq!(
+            call(&expired, get("/console/rounds", &live)).await.status,
+            StatusCode::OK
+        );
+        b_store.close().await.unwrap();
+        db.cleanup().await.unwrap();
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@
 
 pub mod entities;
 mod migration;
+pub mod sessions;
 pub mod testing;
 
 use std::time::Duration;

@@ -79,8 +79,11 @@ pub async fn sign_in(
     let Some(officer) = fields.get("token").and_then(|t| console.engine.officer(t)) else {
         return (StatusCode::UNAUTHORIZED, login_page(lang, &next, true)).into_response();
     };
+    let id = match console.sessions.start(&officer, console.options.session_ttl).await {
+        Ok(id) => id,
+        Err(e) => return ConsoleError::from(e).into_response(),
+    };
     tracing::info!(officer = %officer.name, "console sign-in");
-    let id = console.sessions.start(officer, console.options.session_ttl);
     let cookie = session_cookie(&id, console.options.session_ttl, console.options.secure_cookies);
     let mut response = see_other(&next);
     if let Ok(value) = HeaderValue::from_str(&cookie) {
@@ -89,7 +92,7 @@ pub async fn sign_in(
     response
 }
 
-/// Signs out: the session ends here, and its cookie in the browser.
+/// Signs out: the session ends on every process, and its cookie in the browser.
 pub async fn sign_out(
     State(console): State<Console>,
     ctx: crate::session::Ctx,
@@ -98,7 +101,7 @@ pub async fn sign_out(
 ) -> Result<Response, ConsoleError> {
     Fields(fields).check(&ctx)?;
     if let Some(id) = cookie(&headers, SESSION_COOKIE) {
-        console.sessions.end(id);
+        console.sessions.end(id).await?;
     }
     let mut response = see_other("/console/login");
     if let Ok(value) = HeaderValue::from_str(&cleared_cookie(console.options.secure_cookies)) {

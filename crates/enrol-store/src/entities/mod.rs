@@ -4,6 +4,7 @@
 pub mod application;
 pub mod assignment;
 pub mod audit_log;
+pub mod console_session;
 pub mod decision;
 pub mod evidence_snapshot;
 pub mod registry_access;

@@ -7,6 +7,7 @@ mod m0001_initial;
 mod m0002_round_artifacts;
 mod m0003_concurrency;
 mod m0004_precedence;
+mod m0005_console_sessions;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0002_round_artifacts::Migration),
             Box::new(m0003_concurrency::Migration),
             Box::new(m0004_precedence::Migration),
+            Box::new(m0005_console_sessions::Migration),
         ]
     }
 }
