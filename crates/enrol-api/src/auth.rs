@@ -170,3 +170,27 @@ pub async fn require_officer(
     response.extensions_mut().insert(Actor::Officer(name));
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_officer_named_has_the_least_role_of_their_tokens() {
+        let mut config = ApiConfig::empty();
+        config
+            .add_officer("wang.fang", Role::RoundManager, "manager-token-0123456789")
+            .unwrap();
+        config
+            .add_officer("wang.fang", Role::Viewer, "viewer-token-0123456789")
+            .unwrap();
+        config
+            .add_officer("zhao.lei", Role::Reviewer, "reviewer-token-0123456789")
+            .unwrap();
+        let credentials = Credentials::new(&config);
+        let named = |name| credentials.officer_named(name).map(|o| o.role);
+        assert_eq!(named("wang.fang"), Some(Role::Viewer));
+        assert_eq!(named("zhao.lei"), Some(Role::Reviewer));
+        assert_eq!(named("li.na"), None, "not configured: no officer");
+    }
+}
