@@ -99,17 +99,10 @@ impl Engine {
         self.state.run_of(round_id)
     }
 
-    /// The round's state, counts and latest run, as `GET …/verify` answers.
+    /// The round's verification as `GET …/verify` answers: state, counts,
+    /// progress and claims from the database, and this server's latest run.
     pub async fn verification(&self, round_id: &str) -> Result<Verification, RoundError> {
-        let run = self.state.run_of(round_id);
-        let info = self.state.orchestrator.round(round_id).await?;
-        let counts = self.state.orchestrator.counts(round_id).await?;
-        Ok(Verification {
-            round: info.id,
-            state: info.state.into(),
-            counts: counts.into(),
-            run,
-        })
+        self.state.verification(round_id).await
     }
 
     /// Resolves a review with the evidence source (an acceptance decides again).

@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use enrol_domain::OfficerFacts;
 use enrol_orchestrator::inquiry::{AuditRecord, SchoolReport as EngineSchoolReport, Seat as EngineSeat};
-use enrol_orchestrator::{ApplicationState, ApplicationView, RoundInfo, RoundState, VerifyProgress, VerifyReport};
+use enrol_orchestrator::{
+    ApplicationState, ApplicationView, RoundInfo, RoundState, VerificationStatus, VerifyProgress, VerifyReport,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -495,13 +497,71 @@ pub struct VerificationRun {
     pub error: Option<String>,
 }
 
-/// A round's verification: its state and counts, and the latest run.
+/// How far the round's verification has come, from the database: the same
+/// on every server, whichever of them verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct VerificationProgress {
+    /// Applications verification decides: `decided` + `undecided`
+    /// (withdrawn, excluded and rejected ones are not counted).
+    pub total: usize,
+    /// With a current decision: eligible, in review or ineligible.
+    pub decided: usize,
+    /// Not decided yet (`counts.pending`): never gathered, or waiting for a registry.
+    pub undecided: usize,
+    /// Of `undecided`, those a pass gathered whose registry did not answer.
+    pub waiting: usize,
+}
+
+/// Verification claims held right now, by any server: an undecided
+/// application under a live lease is being gathered by some worker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+pub struct VerificationClaims {
+    /// Undecided applications held under a live lease.
+    pub applications: usize,
+    /// Distinct workers holding them (a verification run each, on any server).
+    pub workers: usize,
+    /// The latest of those leases; `null` when none is held. The claims of
+    /// a server killed mid-run count here until their leases expire.
+    pub lease_until: Option<DateTime<Utc>>,
+}
+
+impl From<&VerificationStatus> for VerificationProgress {
+    fn from(s: &VerificationStatus) -> Self {
+        VerificationProgress {
+            total: s.total(),
+            decided: s.decided(),
+            undecided: s.undecided(),
+            waiting: s.waiting,
+        }
+    }
+}
+
+impl From<&VerificationStatus> for VerificationClaims {
+    fn from(s: &VerificationStatus) -> Self {
+        VerificationClaims {
+            applications: s.claimed,
+            workers: s.workers,
+            lease_until: s.lease_until,
+        }
+    }
+}
+
+/// A round's verification: its state, counts and progress as stored (the
+/// same answer from every server), whether any server is verifying it, and
+/// this server's latest run.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Verification {
     pub round: String,
     pub state: RoundPhase,
     pub counts: Counts,
-    /// `null` when this server has not run a verification of the round since it started.
+    pub progress: VerificationProgress,
+    /// Some server is verifying the round: claims are held (`claims`), or
+    /// this server's own run is going (between passes a run holds no claims,
+    /// so another server may show `false` for up to `[verify] retry_delay_ms`).
+    pub running: bool,
+    pub claims: VerificationClaims,
+    /// This server's latest run of the round; `null` when this server has
+    /// not run a verification of the round since it started (another may have).
     pub run: Option<VerificationRun>,
 }
 

@@ -194,17 +194,7 @@ pub(crate) async fn close_round(
 }
 
 async fn verification_of(state: &AppState, round: &str) -> Result<Verification, ApiError> {
-    // The run first: a run seen finished has already moved the round, so the
-    // state read next agrees with it.
-    let run = state.run_of(round);
-    let info = state.orchestrator.round(round).await?;
-    let counts = state.orchestrator.counts(round).await?;
-    Ok(Verification {
-        round: info.id,
-        state: info.state.into(),
-        counts: counts.into(),
-        run,
-    })
+    Ok(state.verification(round).await?)
 }
 
 /// Starts verification of a closed round in the background (round manager):

@@ -6,9 +6,9 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use chrono::Utc;
-use enrol_orchestrator::{EvidenceSource, Orchestrator, VerifyOptions, VerifyProgress};
+use enrol_orchestrator::{EvidenceSource, Orchestrator, RoundError, VerifyOptions, VerifyProgress};
 
-use crate::model::{JobState, VerificationRun};
+use crate::model::{JobState, Verification, VerificationRun};
 
 /// Shared by all handlers; cheap to clone.
 #[derive(Clone)]
@@ -35,6 +35,27 @@ impl AppState {
             .unwrap_or_else(PoisonError::into_inner)
             .get(round_id)
             .cloned()
+    }
+
+    /// The round's verification as `GET …/verify` answers: state, counts,
+    /// progress and claims from the database (every server answers the
+    /// same), and this server's latest run.
+    pub async fn verification(&self, round_id: &str) -> Result<Verification, RoundError> {
+        // The run first: a run seen finished has already moved the round, so the
+        // state read next agrees with it.
+        let run = self.run_of(round_id);
+        let info = self.orchestrator.round(round_id).await?;
+        let status = self.orchestrator.verification_status(round_id).await?;
+        let running_here = run.as_ref().is_some_and(|r| r.state == JobState::Running);
+        Ok(Verification {
+            round: info.id,
+            state: info.state.into(),
+            counts: status.report().into(),
+            progress: (&status).into(),
+            running: running_here || status.claims_held(),
+            claims: (&status).into(),
+            run,
+        })
     }
 
     /// Starts a verification run in the background unless one is running:

@@ -228,22 +228,24 @@ pub async fn round(conn: Connection, command: RoundCommand) -> anyhow::Result<()
             );
             loop {
                 let status = api.get(&path).await?;
+                // The round's progress as stored (every server's answer is the same).
+                let progress = &status["progress"];
+                bar.set_length(progress["total"].as_u64().unwrap_or(0));
+                bar.set_position(progress["decided"].as_u64().unwrap_or(0));
                 let run = &status["run"];
-                if let Some(progress) = run.get("progress").filter(|p| !p.is_null()) {
-                    bar.set_length(progress["total"].as_u64().unwrap_or(0));
-                    bar.set_position(progress["done"].as_u64().unwrap_or(0));
-                    bar.set_message(format!("pass {}", progress["pass"]));
+                if let Some(pass) = run["progress"]["pass"].as_u64() {
+                    bar.set_message(format!("pass {pass}"));
                 }
-                match run["state"].as_str() {
-                    Some("running") => tokio::time::sleep(Duration::from_millis(300)).await,
-                    Some("failed") => {
-                        bar.abandon();
-                        bail!("verification failed: {}", run["error"].as_str().unwrap_or("unknown"));
-                    }
-                    _ => {
-                        bar.finish_and_clear();
-                        break status;
-                    }
+                if run["state"] == "failed" {
+                    bar.abandon();
+                    bail!("verification failed: {}", run["error"].as_str().unwrap_or("unknown"));
+                }
+                // Running here, or claims held by any server.
+                if status["running"] == true {
+                    tokio::time::sleep(Duration::from_millis(300)).await;
+                } else {
+                    bar.finish_and_clear();
+                    break status;
                 }
             }
         }

@@ -28,6 +28,7 @@ mod output;
 mod pending;
 mod precedence;
 mod precheck;
+mod progress;
 mod registry_source;
 mod replay;
 mod review;
@@ -47,6 +48,7 @@ pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};
 pub use output::{OutputError, OutputSummary, RoundOutput, csv_field};
 pub use precedence::{EARLIER_STANDS, PARENTS_READ_DEADLINE, SUPERSEDED_BY_PARENT};
 pub use precheck::{Precheck, UnknownFact};
+pub use progress::VerificationStatus;
 pub use registry_source::RegistryEvidence;
 pub use replay::{
     Change, CorrectedDecision, Corrections, RecordCorrections, Replay, RoundReplay, SeatChange, SeatReplay,

@@ -35,8 +35,21 @@ pub async fn page_handler(console: &Console, ctx: &Ctx, round: &str) -> Result<M
     let info = engine.orchestrator().round(round).await?;
     let verification = engine.verification(round).await?;
     let counts = verification.counts;
+    let progress = verification.progress;
+    let claims = verification.claims;
     let run = verification.run.clone();
-    let running = run.as_ref().is_some_and(|r| r.state == JobState::Running);
+    // Some server (this one or another) is verifying: the page follows it.
+    let running = verification.running;
+    let running_here = run.as_ref().is_some_and(|r| r.state == JobState::Running);
+    let run_state = match (&run, running) {
+        (_, true) => "running",
+        (Some(run), false) => match run.state {
+            JobState::Running => "running",
+            JobState::Finished => "finished",
+            JobState::Failed => "failed",
+        },
+        (None, false) => "idle",
+    };
     let state = info.state;
     let waiting = if counts.pending > 0 {
         engine.orchestrator().pending_registries(round).await?
@@ -82,31 +95,39 @@ pub async fn page_handler(console: &Console, ctx: &Ctx, round: &str) -> Result<M
             (stat("不符合条件", "ineligible", counts.ineligible, lang, "ineligible"))
             (stat("待核验", "pending", counts.pending, lang, "pending"))
         }
-        @if let Some(run) = &run {
-            section.panel #verification data-run=(match run.state { JobState::Running => "running", JobState::Finished => "finished", JobState::Failed => "failed" }) {
+        @if running || run.is_some() {
+            section.panel #verification data-run=(run_state) {
                 h2 { (lang.pick("核验进度", "Verification")) }
-                @if let Some(p) = run.progress {
-                    progress #verify-progress max=(p.total.max(1)) value=(p.done) {}
-                    p {
-                        (lang.pick("已处理", "Done")) " " span #verify-done { (p.done) } " / " (p.total)
-                        @if p.pass > 1 { " · " (lang.pick("重试轮次", "retry pass")) " " (p.pass) }
-                        @if p.pending > 0 { " · " (lang.pick("待登记机关响应", "waiting for registries")) " " (p.pending) }
+                // The round's progress as stored: every server shows the same.
+                progress #verify-progress max=(progress.total.max(1)) value=(progress.decided) {}
+                p {
+                    (lang.pick("已决定", "Decided")) " " span #verify-done { (progress.decided) } " / " (progress.total)
+                    @if progress.waiting > 0 { " · " (lang.pick("待登记机关响应", "waiting for registries")) " " (progress.waiting) }
+                }
+                @if claims.applications > 0 {
+                    p.secondary #verify-claims data-workers=(claims.workers) {
+                        (lang.pick("正在核验", "Being gathered")) " " (claims.applications)
+                        " · " (lang.pick("核验进程", "workers")) " " (claims.workers)
                     }
-                } @else {
-                    p { (lang.pick("正在启动……", "Starting…")) }
                 }
                 p.secondary {
-                    (lang.pick("发起人", "Started by")) " " (run.started_by) " · " (run.started_at.format("%H:%M:%S UTC"))
-                    @match run.state {
-                        JobState::Running => { " · " (lang.pick("进行中，本页每 2 秒刷新", "running; this page refreshes every 2 s")) }
-                        JobState::Finished => {
-                            " · " (lang.pick("已完成", "finished"))
-                            @if run.verified == Some(false) && counts.review > 0 {
-                                " · " (lang.pick("尚有人工审核，处理后再次核验", "reviews are open: resolve them, then verify again"))
+                    @if let Some(run) = &run {
+                        (lang.pick("本服务器发起人", "Started on this server by")) " " (run.started_by) " · " (run.started_at.format("%H:%M:%S UTC"))
+                        @if let Some(p) = run.progress.filter(|p| p.pass > 1) { " · " (lang.pick("重试轮次", "retry pass")) " " (p.pass) }
+                        @match run.state {
+                            JobState::Running => {}
+                            JobState::Finished => {
+                                " · " (lang.pick("已完成", "finished"))
+                                @if run.verified == Some(false) && counts.review > 0 {
+                                    " · " (lang.pick("尚有人工审核，处理后再次核验", "reviews are open: resolve them, then verify again"))
+                                }
                             }
+                            JobState::Failed => { " · " span.error { (lang.pick("失败", "failed")) ": " (run.error.as_deref().unwrap_or("")) } }
                         }
-                        JobState::Failed => { " · " span.error { (lang.pick("失败", "failed")) ": " (run.error.as_deref().unwrap_or("")) } }
+                    } @else {
+                        (lang.pick("由其他服务器进行", "Run by another server"))
                     }
+                    @if running { " · " (lang.pick("进行中，本页每 2 秒刷新", "running; this page refreshes every 2 s")) }
                 }
             }
         }
@@ -143,7 +164,7 @@ pub async fn page_handler(console: &Console, ctx: &Ctx, round: &str) -> Result<M
                     button type="submit" #close { (lang.pick("截止受理", "Close the round")) }
                 }
             }
-            @if state == RoundState::Closed && ctx.may(Role::RoundManager) && !running {
+            @if state == RoundState::Closed && ctx.may(Role::RoundManager) && !running_here {
                 form method="post" action=(round_path(round, "/verify")) {
                     (csrf(ctx))
                     label.check { input type="checkbox" name="leave_reviews_unplaced" value="1"; (lang.pick("保留未处理的人工审核（不参与派位）", "Leave open reviews unplaced")) }
