@@ -173,7 +173,7 @@ async fn prepare_template(city: &Path, knobs: &Knobs) -> usize {
         .collect();
     let o = &o;
     futures::stream::iter(&applications)
-        .map(|app| async move { o.submit(app, "app:bench").await.expect("submitted") })
+        .map(|app| async move { o.submit_unread(app, "app:bench").await.expect("submitted") })
         .buffer_unordered(8)
         .collect::<Vec<_>>()
         .await;
