@@ -84,7 +84,7 @@ async fn every_server_tells_the_same_story_of_a_verification() {
         .await
         .unwrap();
         for app in &city.applications {
-            o.submit(app, "app:test").await.unwrap();
+            o.submit_unread(app, "app:test").await.unwrap();
         }
         o.close(ROUND, "setup").await.unwrap();
 
@@ -168,7 +168,7 @@ async fn two_servers_verifying_at_once_show_two_workers_on_both() {
         .await
         .unwrap();
         for app in &city.applications {
-            o.submit(app, "app:test").await.unwrap();
+            o.submit_unread(app, "app:test").await.unwrap();
         }
         o.close(ROUND, "setup").await.unwrap();
 
