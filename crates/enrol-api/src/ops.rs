@@ -35,6 +35,9 @@ const LATENCY_BUCKETS: [f64; 14] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
 ];
 
+/// How often histogram samples are folded into buckets between scrapes.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
 /// Application lifecycle states (formats.md), so that every gauge exists, at 0 too.
 const APPLICATION_STATES: [&str; 9] = [
     "submitted",
@@ -59,7 +62,25 @@ pub fn metrics_handle() -> Option<&'static PrometheusHandle> {
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &LATENCY_BUCKETS)
                 .ok()?;
             match builder.install_recorder() {
-                Ok(handle) => Some(handle),
+                Ok(handle) => {
+                    // Histogram samples are kept until folded into their
+                    // buckets, which a scrape does, or this upkeep: without
+                    // it a process nobody scrapes (the demo) keeps every
+                    // registry call's latency (issue 20).
+                    let upkeep = handle.clone();
+                    let spawned = std::thread::Builder::new()
+                        .name("metrics-upkeep".to_owned())
+                        .spawn(move || {
+                            loop {
+                                std::thread::sleep(METRICS_UPKEEP);
+                                upkeep.run_upkeep();
+                            }
+                        });
+                    if let Err(err) = spawned {
+                        tracing::warn!(error = %err, "metrics upkeep not started: histograms are folded at scrape time only");
+                    }
+                    Some(handle)
+                }
                 Err(err) => {
                     tracing::warn!(error = %err, "metrics are off: another metrics recorder is installed");
                     None

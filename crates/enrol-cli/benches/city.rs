@@ -4,8 +4,8 @@
 //! (`enrol city generate`), starts the simulated registries in a process of
 //! their own (`enrol registries serve`, every registry answering after the
 //! latency), runs `enrol demo` against them in another process, and records
-//! per phase the wall time and the engine's peak resident memory (the demo's
-//! `--phase-report`), the simulator's peak apart, the registry calls per
+//! per phase the wall time, the engine's CPU time and its peak resident
+//! memory (the demo's `--phase-report`), the simulator's peak and CPU apart, the registry calls per
 //! application (from the simulator's access logs), and verification's
 //! applications per second against the bound (for each registry: concurrency
 //! ÷ latency ÷ its calls per application; the smallest).
@@ -202,6 +202,7 @@ fn run(families: usize, backend: &str, knobs: &Knobs) -> Value {
     );
 
     let sim_peak_mb = peak_rss_mb(sim.0.id());
+    let sim_cpu_s = cpu_s(sim.0.id());
     let calls: Vec<(&str, usize)> = REGISTRIES.iter().map(|r| (*r, access_log_len(&addr, r))).collect();
     drop(sim);
 
@@ -217,6 +218,8 @@ fn run(families: usize, backend: &str, knobs: &Knobs) -> Value {
         .filter_map(|p| p["peak_rss_mb"].as_u64())
         .max()
         .unwrap_or(0);
+    let engine_cpu_s: f64 = phases.iter().filter_map(|p| p["cpu_s"].as_f64()).sum();
+    let verify_cpu_s = phase("verify").and_then(|p| p["cpu_s"].as_f64());
     let per_app = |n: usize| n as f64 / families as f64;
     let (binding, most) = calls
         .iter()
@@ -237,6 +240,9 @@ fn run(families: usize, backend: &str, knobs: &Knobs) -> Value {
         "phases": phases,
         "engine_peak_mb": engine_peak_mb,
         "simulator_peak_mb": sim_peak_mb,
+        "engine_cpu_s": round3(engine_cpu_s),
+        "verify_cpu_s": verify_cpu_s,
+        "simulator_cpu_s": sim_cpu_s.map(round3),
         "calls_per_app": calls.iter().map(|&(r, n)| (r.to_owned(), json!(round3(per_app(n))))).collect::<serde_json::Map<_, _>>(),
         "bound_registry": binding,
         "bound_apps_per_s": round3(bound),
@@ -270,6 +276,17 @@ fn peak_rss_mb(pid: u32) -> Option<u64> {
         .parse()
         .ok()?;
     Some(kb / 1024)
+}
+
+/// A process's CPU time so far (user and system), from `/proc/PID/stat` in
+/// clock ticks of 1/100 s.
+fn cpu_s(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let mut fields = rest.split(' ').skip(11);
+    let user: f64 = fields.next()?.parse().ok()?;
+    let system: f64 = fields.next()?.parse().ok()?;
+    Some((user + system) / 100.0)
 }
 
 /// How many requests a registry's access log holds (registries.md, "Access log").

@@ -64,6 +64,11 @@ pub struct DemoArgs {
     /// Requests in flight to each registry at most (the client's default otherwise).
     #[arg(long)]
     pub registry_concurrency: Option<usize>,
+    /// Applications gathered at once during verification (16 for each
+    /// request a registry may have in flight by default: each application
+    /// waits on several registries in turn, so fewer leave them idle).
+    #[arg(long)]
+    pub applications_in_flight: Option<usize>,
     /// Write the wall time and peak resident memory of each phase to this
     /// file, one JSON line per phase (the city bench reads it).
     #[arg(long)]
@@ -205,6 +210,10 @@ async fn run_in(args: &DemoArgs, scratch: &WorkDir, resume: &mut Option<String>)
     if let Some(limit) = args.registry_concurrency {
         registry.concurrency = limit;
     }
+    let applications_in_flight = args
+        .applications_in_flight
+        .unwrap_or(registry.concurrency.saturating_mul(16))
+        .max(1);
     let config = RegistriesConfig::uniform(registry);
     let evidence =
         RegistryEvidence::connect(&config, GatherOptions::default()).context("configuring the registries")?;
@@ -265,6 +274,7 @@ async fn run_in(args: &DemoArgs, scratch: &WorkDir, resume: &mut Option<String>)
             leave_reviews_unplaced: true,
             passes: 30,
             retry_delay: Duration::from_millis(500),
+            concurrency: applications_in_flight,
             ..VerifyOptions::default()
         };
         let report = orchestrator

@@ -39,6 +39,9 @@ fn demo(database_url: &str, out: &Path, faults: &Path, pause_ms: u64) -> Command
     .arg("--faults")
     .arg(faults)
     .args(["--step-pause-ms", &pause_ms.to_string()])
+    // Few at once, so that verification lasts long enough to be killed in
+    // the middle: all 40 at once are decided in one or two commits.
+    .args(["--applications-in-flight", "2"])
     .stdout(Stdio::null())
     .stderr(Stdio::piped());
     cmd

@@ -7,9 +7,8 @@
 
 use enrol_domain::{Application, Evaluation, EvidenceBundle, OfficerFacts, Status};
 use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
-use enrol_store::sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
-};
+use enrol_store::sea_orm::sea_query::Expr;
+use enrol_store::sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use enrol_store::{decision, evidence_snapshot, registry_access};
 
 use crate::context::RoundContext;
@@ -40,6 +39,8 @@ pub(crate) async fn decide<C: ConnectionTrait>(
         Evidence::Complete(bundle) => (bundle, None),
         Evidence::Incomplete { bundle, failures } => (bundle, Some(failures)),
     };
+    // Inserted without reading the row back: the bundle is the largest
+    // thing stored per application, and only its id is needed.
     let snapshot = evidence_snapshot::ActiveModel {
         id: NotSet,
         application_id: Set(application_id.clone()),
@@ -48,32 +49,35 @@ pub(crate) async fn decide<C: ConnectionTrait>(
         complete: Set(failures.is_none()),
         failure: Set(failures.map(|f| serde_json::to_string(f).expect("serialisable"))),
         gathered_at: Set(now()),
-    }
-    .insert(conn)
-    .await?;
+    };
+    let snapshot_id = evidence_snapshot::Entity::insert(snapshot)
+        .exec(conn)
+        .await?
+        .last_insert_id;
     if failures.is_some() {
         return Ok(Outcome::Pending);
     }
     let evaluation = enrol_rules::evaluate(app, bundle, &round.policy, &round.schools, None);
     let status = evaluation.decision.status;
-    store_decision(conn, &application_id, round, &evaluation, Some(snapshot.id)).await?;
+    store_decision(conn, &application_id, round, &evaluation, Some(snapshot_id)).await?;
     Ok(Outcome::Decided(status))
 }
 
-/// Stores a new current decision, superseding the previous one.
+/// Stores a new current decision, superseding the previous one. Neither is
+/// read back: the evaluation JSON is large, and nothing needs it here.
 pub(crate) async fn store_decision<C: ConnectionTrait>(
     conn: &C,
     application_id: &str,
     round: &RoundContext,
     evaluation: &Evaluation,
     evidence_snapshot_id: Option<i64>,
-) -> Result<decision::Model, RoundError> {
-    if let Some(previous) = current_decision(conn, application_id).await? {
-        let mut active = previous.into_active_model();
-        active.current_for = Set(None);
-        active.update(conn).await?;
-    }
-    Ok(decision::ActiveModel {
+) -> Result<(), RoundError> {
+    decision::Entity::update_many()
+        .col_expr(decision::Column::CurrentFor, Expr::value(Option::<String>::None))
+        .filter(decision::Column::CurrentFor.eq(application_id))
+        .exec(conn)
+        .await?;
+    let row = decision::ActiveModel {
         id: NotSet,
         application_id: Set(application_id.to_owned()),
         round_id: Set(round.round_id.clone()),
@@ -84,9 +88,9 @@ pub(crate) async fn store_decision<C: ConnectionTrait>(
         policy_version: Set(round.policy_version.clone()),
         evidence_snapshot_id: Set(evidence_snapshot_id),
         decided_at: Set(now()),
-    }
-    .insert(conn)
-    .await?)
+    };
+    decision::Entity::insert(row).exec_without_returning(conn).await?;
+    Ok(())
 }
 
 /// Who caused a registry read, and for which application.

@@ -33,7 +33,7 @@ use crate::locks::{lock_application, lock_round_in, share_round_in};
 use crate::precedence::{Parents, Settled, settle};
 use crate::round::{Orchestrator, RoundState, load_round, now};
 use crate::source::{Evidence, EvidenceSource, Gathered};
-use crate::submit::{ApplicationState, parse_body, parse_status, set_application_state};
+use crate::submit::{ApplicationState, parse_body, parse_status};
 
 /// Progress of a verification, reported after every application this
 /// worker decides. `done` and `pending` count this worker's pass; `total`
@@ -122,7 +122,11 @@ impl Orchestrator {
             if total == 0 {
                 break;
             }
-            let (mut done, mut pending) = (0, 0);
+            let mut tally = Tally {
+                pass,
+                total,
+                ..Tally::default()
+            };
             loop {
                 let claims = Claims {
                     round_id,
@@ -131,33 +135,16 @@ impl Orchestrator {
                     batch: options.concurrency.max(1),
                     lease: options.lease,
                 };
-                let mut queue = std::collections::VecDeque::new();
-                let mut in_flight = FuturesUnordered::new();
-                let mut exhausted = false;
-                loop {
-                    while in_flight.len() < options.concurrency.max(1) {
-                        if queue.is_empty() && !exhausted {
-                            let batch = self.claim(&claims).await?;
-                            exhausted = batch.is_empty();
-                            queue.extend(batch);
-                        }
-                        let Some((app, start)) = queue.pop_front() else { break };
-                        in_flight.push(gather_one(source, app, start, &round));
-                    }
-                    let Some((app, gathered)) = in_flight.next().await else {
-                        break;
-                    };
-                    let complete = gathered.value.is_complete();
-                    self.record(&round, &app, gathered, actor, &worker).await?;
-                    done += 1;
-                    pending += usize::from(!complete);
-                    progress(VerifyProgress {
-                        done,
-                        total,
-                        pending,
-                        pass,
-                    });
-                }
+                self.sweep(
+                    &claims,
+                    source,
+                    &round,
+                    actor,
+                    options.concurrency.max(1),
+                    &mut tally,
+                    progress,
+                )
+                .await?;
                 // Nothing left to claim; other workers may still hold some of
                 // this pass's applications. Wait for them (or for their
                 // leases to expire, and take them over).
@@ -280,23 +267,111 @@ impl Orchestrator {
         counts_in(conn, round_id).await
     }
 
-    /// Stores one application's gathered evidence and, when complete, its
-    /// decision, in one transaction with the reads that gathered it. Decided
-    /// only if, under the locks, the round is still closed and the
-    /// application still undecided: an application excluded (or decided by
-    /// another worker) meanwhile keeps that state.
+    /// One sweep of a pass: claims batches and gathers them (up to
+    /// `in_flight` applications at once) while a writer stores what is
+    /// gathered, until nothing is left to claim and everything gathered is
+    /// stored. The writer takes whatever has arrived since its last commit
+    /// (up to [`WRITE_BATCH`]) into one transaction, each application's
+    /// part whole, so gathering never waits for the database and the
+    /// database commits less often. What is held at once is bounded: the
+    /// applications in flight and the channel between the two.
+    #[allow(clippy::too_many_arguments)]
+    async fn sweep(
+        &self,
+        claims: &Claims<'_>,
+        source: &dyn EvidenceSource,
+        round: &RoundContext,
+        actor: &str,
+        in_flight: usize,
+        tally: &mut Tally,
+        progress: &(dyn Fn(VerifyProgress) + Sync),
+    ) -> Result<(), RoundError> {
+        // One claimed batch waits ahead of the gathering (so that it never
+        // waits for a claim), no more: claims held unread only delay other
+        // workers, and their leases run.
+        let (claimed_tx, mut claimed_rx) = tokio::sync::mpsc::channel::<(Application, EvidenceBundle)>(1);
+        let (gathered_tx, mut gathered_rx) = tokio::sync::mpsc::channel::<(Application, Gathered)>(in_flight);
+        let claim = async move {
+            loop {
+                let batch = self.claim(claims).await?;
+                if batch.is_empty() {
+                    // Dropping the sender tells the gathering nothing more comes.
+                    return Ok::<(), RoundError>(());
+                }
+                for item in batch {
+                    if claimed_tx.send(item).await.is_err() {
+                        // The gathering stopped: the writer failed and reports it.
+                        return Ok(());
+                    }
+                }
+            }
+        };
+        let gather = async move {
+            let mut running = FuturesUnordered::new();
+            let mut claimed_open = true;
+            loop {
+                tokio::select! {
+                    item = claimed_rx.recv(), if claimed_open && running.len() < in_flight => match item {
+                        Some((app, start)) => running.push(gather_one(source, app, start, round)),
+                        None => claimed_open = false,
+                    },
+                    Some(done) = running.next(), if !running.is_empty() => {
+                        if gathered_tx.send(done).await.is_err() {
+                            return Ok::<(), RoundError>(());
+                        }
+                    }
+                    // Nothing more claimed and nothing running: dropping the
+                    // sender tells the writer nothing more comes.
+                    else => return Ok(()),
+                }
+            }
+        };
+        let write = async {
+            let mut batch = Vec::with_capacity(WRITE_BATCH);
+            while gathered_rx.recv_many(&mut batch, WRITE_BATCH).await > 0 {
+                let complete: Vec<bool> = batch.iter().map(|(_, g)| g.value.is_complete()).collect();
+                self.record(round, std::mem::take(&mut batch), actor, claims.worker)
+                    .await?;
+                for complete in complete {
+                    tally.done += 1;
+                    tally.pending += usize::from(!complete);
+                    progress(tally.progress());
+                }
+            }
+            Ok::<(), RoundError>(())
+        };
+        futures::try_join!(claim, gather, write)?;
+        Ok(())
+    }
+
+    /// Stores several applications' gathered evidence in one transaction,
+    /// each application's part whole (its reads, its snapshot and, when
+    /// complete, its decision, see [`record_one`]), in ascending id so
+    /// that two workers' transactions lock application rows in one order.
+    /// A refusal (the round moved on) does not undo the others' parts (the
+    /// reads made are stored all the same); the first is returned.
     async fn record(
         &self,
         round: &RoundContext,
-        app: &Application,
-        gathered: Gathered,
+        mut batch: Vec<(Application, Gathered)>,
         actor: &str,
         worker: &str,
     ) -> Result<(), RoundError> {
-        match self.record_once(round, app, &gathered, actor, worker).await {
+        batch.sort_by_key(|(app, _)| app.application_id);
+        match self.record_once(round, &batch, actor, worker).await {
             // Settling precedence raced another application of the same
-            // child (PostgreSQL): once more, in a new transaction.
-            Err(err) if err.is_unique_violation() => self.record_once(round, app, &gathered, actor, worker).await,
+            // child (PostgreSQL) and the batch was rolled back: each
+            // application once more, in a transaction of its own, and once
+            // more again if it races again.
+            Err(err) if err.is_unique_violation() => {
+                for one in batch.chunks(1) {
+                    match self.record_once(round, one, actor, worker).await {
+                        Err(err) if err.is_unique_violation() => self.record_once(round, one, actor, worker).await?,
+                        done => done?,
+                    }
+                }
+                Ok(())
+            }
             done => done,
         }
     }
@@ -304,67 +379,111 @@ impl Orchestrator {
     async fn record_once(
         &self,
         round: &RoundContext,
-        app: &Application,
-        gathered: &Gathered,
+        batch: &[(Application, Gathered)],
         actor: &str,
         worker: &str,
     ) -> Result<(), RoundError> {
-        let application_id = app.application_id.to_string();
         let tx = self.store.begin_write().await?;
-        let accesses = AccessContext {
-            round_id: &round.round_id,
-            application_id: Some(&application_id),
-            actor,
-        };
-        store_accesses(&tx, accesses, &gathered.accesses).await?;
-        let checked = async {
-            share_round_in(&tx, &round.round_id, &[RoundState::Closed], "closed").await?;
-            lock_application(&tx, &application_id).await
-        }
-        .await;
-        let row = match checked {
-            Ok(row) => row,
-            Err(refusal) => {
-                tx.commit().await?;
-                return Err(refusal);
+        let mut refused = None;
+        for (app, gathered) in batch {
+            if let Err(refusal) = record_one(&tx, round, app, gathered, actor, worker).await? {
+                refused.get_or_insert(refusal);
             }
-        };
-        let undecided = matches!(
-            row.state.parse()?,
-            ApplicationState::Submitted | ApplicationState::Pending
-        );
-        if !undecided {
-            // Decided by another worker whose claim had expired, or excluded.
-            release(&tx, &application_id, worker).await?;
-            tx.commit().await?;
-            return Ok(());
         }
-        // Filed against a live application while the birth registry was
-        // down: settled now, by the same rule, on complete evidence only.
-        let row = match (row.precedence_unsettled, &gathered.value) {
-            (true, Evidence::Complete(bundle)) => {
-                match settle(&tx, row, &Parents::from_bundle(bundle, &app.child_id), actor).await? {
-                    Settled::Live(row) => *row,
-                    Settled::Withdrawn => {
-                        tx.commit().await?;
-                        return Ok(());
-                    }
-                }
-            }
-            _ => row,
-        };
-        let next = match decide(&tx, round, app, &gathered.value).await? {
-            Outcome::Pending => ApplicationState::Pending,
-            Outcome::Decided(_) => ApplicationState::Decided,
-        };
-        let mut row = row.into_active_model();
-        row.claimed_by = Set(None);
-        row.lease_until = Set(None);
-        let row = row.update(&tx).await?;
-        set_application_state(&tx, row, next).await?;
         tx.commit().await?;
-        Ok(())
+        refused.map_or(Ok(()), Err)
     }
+}
+
+/// Applications a verification writer stores in one transaction at most.
+const WRITE_BATCH: usize = 32;
+
+/// One pass's progress, as this worker counts it.
+#[derive(Debug, Default)]
+struct Tally {
+    done: usize,
+    pending: usize,
+    total: usize,
+    pass: usize,
+}
+
+impl Tally {
+    fn progress(&self) -> VerifyProgress {
+        VerifyProgress {
+            done: self.done,
+            total: self.total,
+            pending: self.pending,
+            pass: self.pass,
+        }
+    }
+}
+
+/// Stores one application's gathered evidence and, when complete, its
+/// decision, in the caller's transaction with the reads that gathered it:
+/// the one place where, under the locks, one application is decided.
+/// Decided only if, under the locks, the round is still closed and the
+/// application still undecided: an application excluded (or decided by
+/// another worker) meanwhile keeps that state. `Ok(Err(refusal))` when the
+/// round or the application refuses (the reads are stored all the same);
+/// `Err` when the database fails.
+async fn record_one<C: ConnectionTrait>(
+    tx: &C,
+    round: &RoundContext,
+    app: &Application,
+    gathered: &Gathered,
+    actor: &str,
+    worker: &str,
+) -> Result<Result<(), RoundError>, RoundError> {
+    let application_id = app.application_id.to_string();
+    let accesses = AccessContext {
+        round_id: &round.round_id,
+        application_id: Some(&application_id),
+        actor,
+    };
+    store_accesses(tx, accesses, &gathered.accesses).await?;
+    let checked = async {
+        share_round_in(tx, &round.round_id, &[RoundState::Closed], "closed").await?;
+        lock_application(tx, &application_id).await
+    }
+    .await;
+    let row = match checked {
+        Ok(row) => row,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let undecided = matches!(
+        row.state.parse()?,
+        ApplicationState::Submitted | ApplicationState::Pending
+    );
+    if !undecided {
+        // Decided by another worker whose claim had expired, or excluded.
+        release(tx, &application_id, worker).await?;
+        return Ok(Ok(()));
+    }
+    // Filed against a live application while the birth registry was
+    // down: settled now, by the same rule, on complete evidence only.
+    if let (true, Evidence::Complete(bundle)) = (row.precedence_unsettled, &gathered.value)
+        && let Settled::Withdrawn = settle(tx, row, &Parents::from_bundle(bundle, &app.child_id), actor).await?
+    {
+        return Ok(Ok(()));
+    }
+    let next = match decide(tx, round, app, &gathered.value).await? {
+        Outcome::Pending => ApplicationState::Pending,
+        Outcome::Decided(_) => ApplicationState::Decided,
+    };
+    // The claim released and the state moved in one statement, the row
+    // not read back (its body is the application's JSON).
+    application::Entity::update_many()
+        .col_expr(application::Column::State, Expr::value(next.as_str()))
+        .col_expr(application::Column::ClaimedBy, Expr::value(Option::<String>::None))
+        .col_expr(
+            application::Column::LeaseUntil,
+            Expr::value(Option::<DateTime<Utc>>::None),
+        )
+        .col_expr(application::Column::UpdatedAt, Expr::value(now()))
+        .filter(application::Column::Id.eq(application_id.as_str()))
+        .exec(tx)
+        .await?;
+    Ok(Ok(()))
 }
 
 async fn gather_one(
