@@ -8,7 +8,8 @@
 //! memory (the demo's `--phase-report`), the simulator's peak and CPU apart, the registry calls per
 //! application (from the simulator's access logs), and verification's
 //! applications per second against the bound (for each registry: concurrency
-//! ÷ latency ÷ its calls per application; the smallest).
+//! ÷ latency ÷ its calls per application; the smallest), and the machine's
+//! load average as the demo started and ended.
 //!
 //! Knobs (environment):
 //! - `CITY_FAMILIES`: comma-separated sizes, `20000` by default;
@@ -178,6 +179,7 @@ fn run(families: usize, backend: &str, knobs: &Knobs) -> Value {
         other => panic!("CITY_BACKENDS: unknown backend {other}"),
     };
     let phases_file = work.join("phases.jsonl");
+    let load_before = load_average();
     let started = Instant::now();
     let output = Command::new(&knobs.enrol)
         .args(["demo", "--seed", "city-bench-2027", "--registries-url"])
@@ -195,6 +197,7 @@ fn run(families: usize, backend: &str, knobs: &Knobs) -> Value {
         .output()
         .expect("running enrol demo");
     let demo_s = started.elapsed().as_secs_f64();
+    let load_after = load_average();
     assert!(
         output.status.success(),
         "enrol demo failed: {}",
@@ -249,7 +252,21 @@ fn run(families: usize, backend: &str, knobs: &Knobs) -> Value {
         "verify_apps_per_s": round3(apps_per_s),
         "of_bound": round3(apps_per_s / bound),
         "date": chrono_free_date(),
+        // The machine's 1-minute load average when the demo started and
+        // ended: how much else was running (the figures are upper bounds
+        // when it exceeds the cores).
+        "load_average": [load_before, load_after],
     })
+}
+
+/// The 1-minute load average (`/proc/loadavg`), `None` where there is none.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg")
+        .ok()?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 fn round3(x: f64) -> f64 {

@@ -74,6 +74,18 @@ pub struct VerifyOptions {
     pub lease: Duration,
 }
 
+impl VerifyOptions {
+    /// The most applications one worker holds claimed at once: the claimed
+    /// batch being handed over and the one waiting in its channel, those
+    /// being gathered, those gathered and waiting for the writer, and those
+    /// the writer is storing (each of the last three at most `concurrency`,
+    /// the channels' capacity). Claims held are what other workers cannot
+    /// take; they are released as each application is stored.
+    pub fn claims_held_at_most(&self) -> usize {
+        4 * self.concurrency.max(1) + 1
+    }
+}
+
 impl Default for VerifyOptions {
     fn default() -> Self {
         VerifyOptions {
