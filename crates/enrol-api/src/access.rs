@@ -23,7 +23,7 @@ use crate::state::AppState;
 pub struct AccessRecord {
     /// The record's id (pass the last as `after` for the next page).
     pub id: i64,
-    /// When the request was sent.
+    /// When the request was sent (for an `unknown` outcome: when it was recorded, just before).
     pub at: DateTime<Utc>,
     /// The officer whose action caused the read (who ran verification, or
     /// accepted a review).
@@ -37,7 +37,7 @@ pub struct AccessRecord {
     pub purpose: String,
     /// The consent the read was made under.
     pub consent_id: Option<String>,
-    /// `answered`, `timed_out`, `connection_failed` or `abandoned` (the caller stopped waiting: a submission's short deadline).
+    /// `answered`, `timed_out`, `connection_failed`, `abandoned` (the caller stopped waiting: a submission's short deadline) or `unknown` (recorded before it was sent; what came of it was never stored: the process stopped first).
     pub outcome: String,
     /// The HTTP status of an answered request.
     pub status: Option<i32>,

@@ -93,6 +93,23 @@ pub fn registry(lang: Lang, name: &str) -> String {
     format!("{} ({name})", lang.pick(zh, en))
 }
 
+/// How a registry read ended, as the access log stores it (`unknown`: the
+/// request was sent, or about to be, and what came of it was never stored).
+pub fn access_outcome(lang: Lang, outcome: &str, status: Option<i32>) -> String {
+    let (zh, en) = match outcome {
+        "answered" => ("已答复", "answered"),
+        "timed_out" => ("超时", "timed out"),
+        "connection_failed" => ("连接失败", "connection failed"),
+        "abandoned" => ("已发出，未等答复", "sent, answer not awaited"),
+        "unknown" => ("已发出，结果未知", "sent, outcome unknown"),
+        other => return other.to_owned(),
+    };
+    match status {
+        Some(status) => format!("{} {status}", lang.pick(zh, en)),
+        None => lang.pick(zh, en).to_owned(),
+    }
+}
+
 /// An officer's role.
 pub fn role(lang: Lang, role: enrol_api::Role) -> &'static str {
     match role {

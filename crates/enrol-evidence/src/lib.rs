@@ -46,8 +46,8 @@ mod registries;
 mod scope;
 
 pub use enrol_registry_client::{
-    Access, AccessLog, AccessOutcome, AccessRecorder, CallError, ConfigError, FailureClass, NoAccessLog, ReadError,
-    ReadFailureKind, RegistriesConfig, RegistryConfig,
+    Access, AccessIntent, AccessLog, AccessOutcome, AccessRecorder, CallError, ConfigError, FailureClass, JournalError,
+    JournalFuture, NoAccessLog, ReadError, ReadFailureKind, RegistriesConfig, RegistryConfig,
 };
 pub use gather::{
     Failure, FailureKind, FailureRecord, GatherOptions, GatherOutcome, Gatherer, Incomplete, Progress, ReadPlanner,

@@ -19,7 +19,7 @@ use crate::round::{Orchestrator, load_round, now};
 pub struct PersonAccess {
     /// The record's id: pass the last one as `after` for the next page.
     pub id: i64,
-    /// When the request was sent.
+    /// When the request was sent (for an `unknown` outcome: when it was recorded, just before).
     pub at: DateTime<Utc>,
     /// Who caused it: the officer who ran verification or accepted a review.
     pub actor: String,
@@ -32,7 +32,7 @@ pub struct PersonAccess {
     pub purpose: String,
     /// The consent the read was made under.
     pub consent_id: Option<String>,
-    /// `answered`, `timed_out`, `connection_failed` or `abandoned` (the caller stopped waiting: a submission's short deadline).
+    /// `answered`, `timed_out`, `connection_failed`, `abandoned` (the caller stopped waiting: a submission's short deadline) or `unknown` (recorded before it was sent; what came of it was never stored: the process stopped first).
     pub outcome: String,
     /// The HTTP status of an answered request.
     pub status: Option<i32>,
@@ -63,8 +63,13 @@ impl Orchestrator {
     /// audit log (`access_log_read`, by `officer`, the person as subject) in
     /// the same transaction, before anything is returned.
     ///
-    /// Paging by id skips nothing: records are written in the transactions of
-    /// the decisions they served, and those commit in any order, so on
+    /// A record whose outcome is `unknown` is a read on record whose result
+    /// was never stored (or is not yet): it shows as such, and may be settled
+    /// by the time of a later lookup.
+    ///
+    /// Paging by id skips nothing: records are written by the access journal
+    /// (before each request) and settled in the transactions of the results
+    /// they served, and those commit in any order, so on
     /// PostgreSQL the lookup first takes the table in `SHARE` mode, which
     /// waits for every transaction still writing records and holds off new
     /// ones until the page is read (ids are drawn when a row is inserted,

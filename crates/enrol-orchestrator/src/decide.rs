@@ -1,14 +1,15 @@
 //! Deciding an application, the one step verification and review share:
 //! evidence snapshot → evaluation → decision → state, in the caller's write
-//! transaction, with the registry accesses that gathered the evidence.
+//! transaction, with the registry accesses that gathered the evidence (their
+//! journal rows settled, see [`crate::journal`]).
 //!
 //! The caller holds the application row's lock (`SELECT … FOR UPDATE`, see
 //! [`crate::locks`]) and has checked its state under it; this module stores.
 
-use enrol_domain::{Application, Evaluation, EvidenceBundle, OfficerFacts, Status};
+use enrol_domain::{Application, Evaluation, EvidenceBundle, OfficerFacts, Registry, Status};
 use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
-use enrol_store::sea_orm::sea_query::Expr;
-use enrol_store::sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use enrol_store::sea_orm::sea_query::{Expr, Value};
+use enrol_store::sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement};
 use enrol_store::{decision, evidence_snapshot, registry_access};
 
 use crate::context::RoundContext;
@@ -102,7 +103,17 @@ pub(crate) struct AccessContext<'a> {
     pub actor: &'a str,
 }
 
-/// Appends registry accesses to the access log, in the caller's transaction.
+/// The outcome of a journaled request whose result was never stored: sent
+/// (or about to be), and what came of it is not known.
+pub(crate) const UNKNOWN_OUTCOME: &str = "unknown";
+
+/// Settled requests a statement settles at most (5 parameters each).
+const SETTLE_CHUNK: usize = 500;
+
+/// Stores registry accesses in the access log, in the caller's transaction:
+/// a journaled one's row (written before it was sent, `unknown`) is settled
+/// with its outcome, status, send time and latency; one that was not
+/// journaled (a source that keeps no journal) is appended whole.
 pub(crate) async fn store_accesses<C: ConnectionTrait>(
     conn: &C,
     context: AccessContext<'_>,
@@ -111,21 +122,23 @@ pub(crate) async fn store_accesses<C: ConnectionTrait>(
     if accesses.is_empty() {
         return Ok(());
     }
-    let rows = accesses
-        .iter()
+    let (journaled, unjournaled): (Vec<&Access>, Vec<&Access>) = accesses.iter().partition(|a| a.journal_id.is_some());
+    for chunk in journaled.chunks(SETTLE_CHUNK) {
+        settle(conn, chunk).await?;
+    }
+    if unjournaled.is_empty() {
+        return Ok(());
+    }
+    let rows = unjournaled
+        .into_iter()
         .map(|access| {
-            let (outcome, status) = match access.outcome {
-                enrol_evidence::AccessOutcome::Answered { status } => ("answered", Some(i32::from(status))),
-                enrol_evidence::AccessOutcome::TimedOut => ("timed_out", None),
-                enrol_evidence::AccessOutcome::ConnectionFailed => ("connection_failed", None),
-                enrol_evidence::AccessOutcome::Abandoned => ("abandoned", None),
-            };
+            let (outcome, status) = outcome_of(access);
             registry_access::ActiveModel {
                 id: NotSet,
                 round_id: Set(context.round_id.to_owned()),
                 application_id: Set(context.application_id.map(str::to_owned)),
                 actor: Set(context.actor.to_owned()),
-                registry: Set(registry_name(access)),
+                registry: Set(registry_name(access.registry, &access.path)),
                 path: Set(access.path.clone()),
                 person_id: Set(person_named(&access.path)),
                 consent_id: Set(access.consent_id.as_ref().map(ToString::to_string)),
@@ -134,7 +147,7 @@ pub(crate) async fn store_accesses<C: ConnectionTrait>(
                 status: Set(status),
                 attempt: Set(i32::try_from(access.attempt).unwrap_or(i32::MAX)),
                 at: Set(access.at),
-                latency_us: Set(i64::try_from(access.latency.as_micros()).unwrap_or(i64::MAX)),
+                latency_us: Set(latency_us(access)),
             }
         })
         .collect();
@@ -142,16 +155,74 @@ pub(crate) async fn store_accesses<C: ConnectionTrait>(
     Ok(())
 }
 
+/// Settles journaled rows in one statement: `UPDATE … FROM (VALUES …)`,
+/// which PostgreSQL and SQLite (3.33 on) both read, naming the list's
+/// columns `column1`, `column2`, …. Only a row still `unknown` is settled
+/// (the database refuses any other change, migration m0006).
+async fn settle<C: ConnectionTrait>(conn: &C, accesses: &[&Access]) -> Result<(), RoundError> {
+    let backend = conn.get_database_backend();
+    let mut values: Vec<Value> = Vec::with_capacity(accesses.len() * 5);
+    let mut tuples = Vec::with_capacity(accesses.len());
+    for access in accesses {
+        let placeholders: Vec<String> = (values.len() + 1..=values.len() + 5)
+            .map(|n| match backend {
+                DbBackend::Postgres => format!("${n}"),
+                _ => "?".to_owned(),
+            })
+            .collect();
+        tuples.push(format!("({})", placeholders.join(", ")));
+        let (outcome, status) = outcome_of(access);
+        values.extend([
+            Value::from(access.journal_id),
+            Value::from(outcome),
+            Value::from(status),
+            Value::from(latency_us(access)),
+            Value::from(access.at),
+        ]);
+    }
+    let sql = format!(
+        "UPDATE registry_accesses SET outcome = v.column2, status = v.column3, latency_us = v.column4, \
+         at = v.column5 FROM (VALUES {}) AS v \
+         WHERE registry_accesses.id = v.column1 AND registry_accesses.outcome = '{UNKNOWN_OUTCOME}'",
+        tuples.join(", ")
+    );
+    let settled = conn
+        .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+        .await?
+        .rows_affected();
+    if settled != accesses.len() as u64 {
+        // Stored twice (a caller's bug), or a journal row gone: the log holds
+        // what it held. No path here: it names a person.
+        tracing::warn!(
+            settled,
+            accesses = accesses.len(),
+            "access records settled fewer than their reads"
+        );
+    }
+    Ok(())
+}
+
+fn outcome_of(access: &Access) -> (&'static str, Option<i32>) {
+    match access.outcome {
+        enrol_evidence::AccessOutcome::Answered { status } => ("answered", Some(i32::from(status))),
+        enrol_evidence::AccessOutcome::TimedOut => ("timed_out", None),
+        enrol_evidence::AccessOutcome::ConnectionFailed => ("connection_failed", None),
+        enrol_evidence::AccessOutcome::Abandoned => ("abandoned", None),
+    }
+}
+
+fn latency_us(access: &Access) -> i64 {
+    i64::try_from(access.latency.as_micros()).unwrap_or(i64::MAX)
+}
+
 /// The registry's name as its path's first segment (`hukou`, `zones`, …).
-fn registry_name(access: &Access) -> String {
-    access
-        .path
-        .trim_start_matches('/')
+pub(crate) fn registry_name(registry: Registry, path: &str) -> String {
+    path.trim_start_matches('/')
         .split('/')
         .next()
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
-        .unwrap_or_else(|| format!("{:?}", access.registry).to_lowercase())
+        .unwrap_or_else(|| format!("{registry:?}").to_lowercase())
 }
 
 /// The national ID a request path names (a path segment or a query value),

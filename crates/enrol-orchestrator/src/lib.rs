@@ -22,6 +22,7 @@ mod decide;
 mod error;
 pub mod inquiry;
 mod instance;
+mod journal;
 mod locks;
 mod notice;
 mod output;

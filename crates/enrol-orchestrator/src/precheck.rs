@@ -86,7 +86,7 @@ impl Orchestrator {
         let round = if row.schools_json.is_some() {
             RoundContext::from_row(&row)?
         } else {
-            let read = source.school_catalogue().await;
+            let read = self.journaled(&row.id, None, actor, source.school_catalogue()).await;
             accesses.extend(read.accesses);
             match read.value {
                 Ok(catalogue) => RoundContext::with_schools(&row, row.state.parse()?, catalogue)?,
@@ -101,7 +101,14 @@ impl Orchestrator {
             self.store_precheck_accesses(&row.id, actor, &accesses).await?;
             return Ok(unknown_child(app, policy, schools));
         }
-        let gathered = source.gather(app, EvidenceBundle::default(), &round).await;
+        let gathered = self
+            .journaled(
+                &row.id,
+                None,
+                actor,
+                source.gather(app, EvidenceBundle::default(), &round),
+            )
+            .await;
         accesses.extend(gathered.accesses);
         self.store_precheck_accesses(&row.id, actor, &accesses).await?;
         let (bundle, complete) = match gathered.value {

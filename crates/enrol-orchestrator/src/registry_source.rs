@@ -1,7 +1,9 @@
 //! The evidence source of a real round: the registry adapters of
 //! `enrol-evidence`, driven by the rules' read plan. Every request is
-//! recorded into the gathering that made it (a task-local sink), so each
-//! access is returned with the result it served and stored with it.
+//! journaled before it is sent (in the journal of the orchestrator whose
+//! work makes it, [`crate::journal`]), and recorded into the gathering that
+//! made it (a task-local sink), so each access is returned with the result
+//! it served and its journal row settled with it.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -10,7 +12,8 @@ use std::time::Duration;
 
 use enrol_domain::{Application, BirthCertificate, EvidenceBundle, Fetched, SchoolCatalogue};
 use enrol_evidence::{
-    Access, AccessRecorder, GatherOptions, GatherOutcome, Gatherer, ReadError, Registries, RegistriesConfig,
+    Access, AccessIntent, AccessRecorder, GatherOptions, GatherOutcome, Gatherer, JournalFuture, ReadError, Registries,
+    RegistriesConfig,
 };
 
 use crate::context::RoundContext;
@@ -38,6 +41,12 @@ async fn recording<T>(work: impl Future<Output = T>) -> Recorded<T> {
 struct TaskRecorder;
 
 impl AccessRecorder for TaskRecorder {
+    /// On record before it is sent, in the journal of the orchestrator whose
+    /// work makes the read ([`crate::journal`]).
+    fn journal(&self, intent: &AccessIntent) -> Option<JournalFuture> {
+        Some(crate::journal::journal(intent))
+    }
+
     fn record(&self, access: Access) {
         let mut slot = Some(access);
         let _ = SINK.try_with(|sink| sink.borrow_mut().extend(slot.take()));

@@ -189,7 +189,10 @@ impl Orchestrator {
                     officer_facts: facts.clone(),
                     ..EvidenceBundle::default()
                 };
-                let gathered = source.gather(&app, start, &round).await;
+                let gathering = source.gather(&app, start, &round);
+                let gathered = self
+                    .journaled(&round.round_id, Some(application_id), officer, gathering)
+                    .await;
                 let tx = self.store.begin_write().await?;
                 // The reads happened whatever comes next: they are logged
                 // even when the resolution is refused.

@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use enrol_domain::SchoolCatalogue;
@@ -14,6 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::context::RoundContext;
 use crate::error::{RoundError, Stored, unknown_value};
+use crate::journal::Journal;
 use crate::locks::lock_round_in;
 
 /// The states of a round, in order.
@@ -97,6 +99,8 @@ pub(crate) fn sha256_hex(text: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct Orchestrator {
     pub(crate) store: Store,
+    /// The access journal's task, started on first use, shared by clones.
+    pub(crate) journal: Arc<OnceLock<Journal>>,
 }
 
 pub(crate) fn now() -> DateTime<Utc> {
@@ -105,7 +109,10 @@ pub(crate) fn now() -> DateTime<Utc> {
 
 impl Orchestrator {
     pub fn new(store: Store) -> Self {
-        Orchestrator { store }
+        Orchestrator {
+            store,
+            journal: Arc::default(),
+        }
     }
 
     pub fn store(&self) -> &Store {

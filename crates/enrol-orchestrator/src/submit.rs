@@ -179,7 +179,9 @@ impl Orchestrator {
                 Attempt::NeedParents => {
                     read = Some(match lookup {
                         ParentsLookup::Registry(source) => {
-                            let recorded = source.birth_certificate(app, PARENTS_READ_DEADLINE).await;
+                            let (id, round_id) = (app.application_id.to_string(), app.round.to_string());
+                            let read = source.birth_certificate(app, PARENTS_READ_DEADLINE);
+                            let recorded = self.journaled(&round_id, Some(&id), actor, read).await;
                             ParentsRead {
                                 parents: Parents::from_read(recorded.value),
                                 accesses: recorded.accesses,

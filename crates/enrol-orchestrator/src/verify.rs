@@ -210,7 +210,7 @@ impl Orchestrator {
         if row.schools_json.is_some() {
             return RoundContext::from_row(&row);
         }
-        let read = source.school_catalogue().await;
+        let read = self.journaled(round_id, None, actor, source.school_catalogue()).await;
         let tx = self.store.begin_write().await?;
         let accesses = AccessContext {
             round_id,
@@ -324,7 +324,11 @@ impl Orchestrator {
             loop {
                 tokio::select! {
                     item = claimed_rx.recv(), if claimed_open && running.len() < in_flight => match item {
-                        Some((app, start)) => running.push(gather_one(source, app, start, round)),
+                        Some((app, start)) => {
+                            let id = app.application_id.to_string();
+                            let gathering = gather_one(source, app, start, round);
+                            running.push(self.journaled(&round.round_id, Some(&id), actor, gathering));
+                        }
                         None => claimed_open = false,
                     },
                     Some(done) = running.next(), if !running.is_empty() => {

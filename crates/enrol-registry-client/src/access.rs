@@ -1,6 +1,10 @@
-//! The access-record hook: every request the engine sends to a registry, for
-//! the engine's audit log (查询留痕).
+//! The access-record hooks: every request the engine sends to a registry, for
+//! the engine's audit log (查询留痕). A recorder may keep a journal: it is
+//! told of each request before it is sent ([`AccessRecorder::journal`]), and
+//! the request waits until the journal has it, so a request is on record even
+//! if the process dies before its outcome is stored.
 
+use std::pin::Pin;
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -44,7 +48,35 @@ pub struct Access {
     /// From sending to the full answer (or to giving up on it).
     #[serde(with = "millis")]
     pub latency: Duration,
+    /// The id the recorder's journal gave the request before it was sent
+    /// ([`AccessRecorder::journal`]); `None` when the recorder keeps none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub journal_id: Option<i64>,
 }
+
+/// A request about to be sent, as a journal records it: what is known
+/// before the answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessIntent {
+    pub registry: Registry,
+    /// Path and query as they will be sent.
+    pub path: String,
+    pub consent_id: Option<ConsentId>,
+    pub purpose: String,
+    /// 1 for the first attempt of a call, 2 for its first retry, and so on.
+    pub attempt: u32,
+    /// When the request was journaled: it is sent after this, if at all.
+    pub at: DateTime<Utc>,
+}
+
+/// The journal could not record a request, so it was not sent. Never holds
+/// the path or anything else that names a person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("access journal: {0}")]
+pub struct JournalError(pub String);
+
+/// A journal's answer: the id it recorded the request under.
+pub type JournalFuture = Pin<Box<dyn Future<Output = Result<i64, JournalError>> + Send + 'static>>;
 
 mod millis {
     use std::time::Duration;
@@ -65,6 +97,16 @@ mod millis {
 /// must not block: they run on the request path.
 pub trait AccessRecorder: Send + Sync + std::fmt::Debug {
     fn record(&self, access: Access);
+
+    /// Records a request durably before it is sent, answering the id it is
+    /// recorded under (then carried by its [`Access`], `journal_id`). The
+    /// client awaits the answer before it takes a concurrency slot and
+    /// sends; an error means the request is not sent (the attempt fails as
+    /// a transient failure would, [`crate::Transient::NotRecorded`]).
+    /// `None`, the default: this recorder keeps no journal, send at once.
+    fn journal(&self, _intent: &AccessIntent) -> Option<JournalFuture> {
+        None
+    }
 }
 
 /// Records nothing.
@@ -154,6 +196,7 @@ mod tests {
             attempt,
             at: Utc.with_ymd_and_hms(2027, 5, 6, 1, 0, 0).unwrap(),
             latency: Duration::from_micros(20_500),
+            journal_id: None,
         }
     }
 

@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
-use crate::access::{Access, AccessOutcome, AccessRecorder};
+use crate::access::{Access, AccessIntent, AccessOutcome, AccessRecorder};
 use crate::config::{ConfigError, RegistriesConfig, RegistryConfig};
 use crate::error::{CallError, ReadError, Transient};
 use crate::observe::{self, BreakerCell, BreakerState};
@@ -315,7 +315,13 @@ impl RegistryClient {
                 {
                     Ok(reply) => return Ok(reply),
                     Err(AttemptError::Final(e)) => return Err(e),
-                    Err(AttemptError::Transient(t)) => t,
+                    Err(AttemptError::Transient(t)) => {
+                        if matches!(t, Transient::NotRecorded(_)) {
+                            // Refused by the journal before it left: not sent.
+                            sent -= 1;
+                        }
+                        t
+                    }
                 }
             } else {
                 Transient::CircuitOpen
@@ -345,7 +351,7 @@ impl RegistryClient {
             }
             // Never the path: it holds a national ID or an address (docs/privacy.md).
             tracing::debug!(registry = %inner.registry, sent, ?delay, failure = %last, "retrying");
-            if last != Transient::CircuitOpen {
+            if !matches!(last, Transient::CircuitOpen | Transient::NotRecorded(_)) {
                 observe::retry(inner.registry);
             }
             tokio::time::sleep(delay).await;
@@ -435,6 +441,27 @@ impl RegistryClient {
     ) -> Result<Reply, AttemptError> {
         let inner = &*self.inner;
         let config = &inner.config;
+        // On record before it is sent (查询留痕): the journal's write comes
+        // before the concurrency slot, so slots are spent on registry time
+        // only. Not recorded, not sent.
+        let journal_id = match inner.recorder.journal(&AccessIntent {
+            registry: inner.registry,
+            path: path.to_owned(),
+            consent_id: consent.cloned(),
+            purpose: inner.purpose.clone(),
+            attempt,
+            at: Utc::now(),
+        }) {
+            None => None,
+            Some(journaled) => match journaled.await {
+                Ok(id) => Some(id),
+                Err(e) => {
+                    // Never the path: it holds a national ID or an address (docs/privacy.md).
+                    tracing::warn!(registry = %inner.registry, attempt, error = %e, "request not sent: not journaled");
+                    return Err(AttemptError::Transient(Transient::NotRecorded(e.to_string())));
+                }
+            },
+        };
         // The semaphore is never closed, so acquiring only fails if it were.
         let _permit = inner.limit.acquire().await.map_err(|_| {
             AttemptError::Final(CallError::InvalidRequest {
@@ -455,6 +482,7 @@ impl RegistryClient {
             attempt,
             at: Utc::now(),
             started,
+            journal_id,
             done: false,
         };
         let request = inner.http.get(url.clone()).headers(headers).send();
@@ -577,6 +605,8 @@ struct InFlight<'a> {
     /// When the request was sent.
     at: DateTime<Utc>,
     started: Instant,
+    /// Its journal record, if the recorder keeps a journal.
+    journal_id: Option<i64>,
     done: bool,
 }
 
@@ -595,6 +625,7 @@ impl InFlight<'_> {
             attempt: self.attempt,
             at: self.at,
             latency,
+            journal_id: self.journal_id,
         });
     }
 }

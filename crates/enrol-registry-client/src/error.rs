@@ -17,6 +17,10 @@ pub enum Transient {
     RateLimited(Option<Duration>),
     #[error("circuit breaker open: the registry failed repeatedly, calls paused")]
     CircuitOpen,
+    /// The access journal could not record the request, so it was not sent
+    /// (never a read without a record): the registry was not asked.
+    #[error("not sent: {0}")]
+    NotRecorded(String),
 }
 
 impl Transient {

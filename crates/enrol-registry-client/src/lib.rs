@@ -7,7 +7,8 @@
 //! semaphore); the API key, the purpose and the application's consent on
 //! every call; and an [`AccessRecorder`] hook that sees every request sent
 //! (registry, path, consent id, purpose, outcome, latency) for the engine's
-//! audit log.
+//! audit log, and may journal each request durably before it is sent
+//! ([`AccessRecorder::journal`]).
 //!
 //! The client knows the registries' path prefixes and status codes; what the
 //! bodies mean is the adapters' business.
@@ -19,7 +20,9 @@ mod error;
 mod observe;
 pub mod wire;
 
-pub use access::{Access, AccessLog, AccessOutcome, AccessRecorder, NoAccessLog};
+pub use access::{
+    Access, AccessIntent, AccessLog, AccessOutcome, AccessRecorder, JournalError, JournalFuture, NoAccessLog,
+};
 pub use client::{RegistryClient, RegistryClients, Reply, decode, wire_segment};
 pub use config::{ConfigError, RegistriesConfig, RegistryConfig, SCHOOL_ENROLMENT_PURPOSE};
 pub use error::{CallError, FailureClass, ReadError, ReadFailureKind, Transient};

@@ -587,3 +587,114 @@ fn configuration_reads_from_toml_with_defaults() {
     }
     "#);
 }
+
+/// A recorder that keeps a journal: it notes how many requests the registry
+/// had seen when each was journaled, and can refuse (a database down).
+#[derive(Debug)]
+struct Journaling {
+    registry: Arc<ScriptedRegistry>,
+    refuse: bool,
+    journaled: Mutex<Vec<(enrol_registry_client::AccessIntent, usize)>>,
+    log: AccessLog,
+}
+
+impl enrol_registry_client::AccessRecorder for Journaling {
+    fn record(&self, access: Access) {
+        self.log.record(access);
+    }
+
+    fn journal(&self, intent: &enrol_registry_client::AccessIntent) -> Option<enrol_registry_client::JournalFuture> {
+        let seen = self.registry.seen.lock().unwrap().len();
+        let mut journaled = self.journaled.lock().unwrap();
+        journaled.push((intent.clone(), seen));
+        let id = 100 + journaled.len() as i64;
+        let refuse = self.refuse;
+        Some(Box::pin(async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if refuse {
+                Err(enrol_registry_client::JournalError("database down".to_owned()))
+            } else {
+                Ok(id)
+            }
+        }))
+    }
+}
+
+#[tokio::test]
+async fn each_request_is_journaled_before_it_is_sent_and_its_access_carries_the_id() {
+    let fx = Fixture::start(vec![Script::Answer(503, UNAVAILABLE), Script::Answer(200, "{}")]).await;
+    let recorder = Arc::new(Journaling {
+        registry: fx.registry.clone(),
+        refuse: false,
+        journaled: Mutex::default(),
+        log: AccessLog::new(),
+    });
+    let mut config = RegistryConfig::new(&fx.base_url, "dev-key");
+    config.backoff_min_ms = 10;
+    config.backoff_max_ms = 50;
+    let clients = RegistryClients::new(&RegistriesConfig::uniform(config), recorder.clone()).unwrap();
+    clients
+        .get(Registry::Hukou)
+        .get(&["persons", "370811202011150023"], &[], Some(&consent()))
+        .await
+        .unwrap();
+    let journaled = recorder.journaled.lock().unwrap().clone();
+    // Two attempts, each journaled while the registry had seen the ones before only.
+    assert_eq!(
+        journaled.iter().map(|(i, seen)| (i.attempt, *seen)).collect::<Vec<_>>(),
+        [(1, 0), (2, 1)]
+    );
+    assert!(
+        journaled
+            .iter()
+            .all(|(i, _)| i.path == "/hukou/v1/persons/370811202011150023"
+                && i.consent_id == Some(consent())
+                && i.purpose == "school-enrolment")
+    );
+    let accesses = recorder.log.snapshot();
+    assert_eq!(
+        accesses.iter().map(|a| (a.journal_id, a.outcome)).collect::<Vec<_>>(),
+        [
+            (Some(101), AccessOutcome::Answered { status: 503 }),
+            (Some(102), AccessOutcome::Answered { status: 200 })
+        ]
+    );
+    assert!(accesses.iter().zip(&journaled).all(|(a, (i, _))| a.at >= i.at));
+}
+
+#[tokio::test]
+async fn a_request_the_journal_cannot_record_is_not_sent() {
+    let fx = Fixture::start(vec![]).await;
+    let recorder = Arc::new(Journaling {
+        registry: fx.registry.clone(),
+        refuse: true,
+        journaled: Mutex::default(),
+        log: AccessLog::new(),
+    });
+    let mut config = RegistryConfig::new(&fx.base_url, "dev-key");
+    config.deadline_ms = 300;
+    config.backoff_min_ms = 10;
+    config.backoff_max_ms = 50;
+    let clients = RegistryClients::new(&RegistriesConfig::uniform(config), recorder.clone()).unwrap();
+    let err = clients
+        .get(Registry::Hukou)
+        .get(&["persons", "370811202011150023"], &[], Some(&consent()))
+        .await
+        .unwrap_err();
+    // A registry failure as any other: the application would stay pending.
+    assert!(
+        matches!(
+            err,
+            CallError::Unavailable {
+                attempts: 0,
+                last: Transient::NotRecorded(_),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.is_unavailable());
+    assert!(fx.seen().is_empty(), "nothing sent without a record");
+    assert!(recorder.log.is_empty());
+    assert!(!recorder.journaled.lock().unwrap().is_empty());
+}

@@ -240,3 +240,78 @@ async fn concurrent_opens_of_a_fresh_database_migrate_once() {
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn an_access_record_is_settled_once_and_never_deleted() {
+    use enrol_store::registry_access;
+    for db in TestDb::all().await.unwrap() {
+        let conn = db.store.connection();
+        round_row("2027-primary").insert(conn).await.unwrap();
+        let journaled = registry_access::ActiveModel {
+            id: NotSet,
+            round_id: Set("2027-primary".to_owned()),
+            application_id: Set(Some("a1".to_owned())),
+            actor: Set("engine".to_owned()),
+            registry: Set("hukou".to_owned()),
+            path: Set("/hukou/v1/persons/370811202011150023".to_owned()),
+            person_id: Set(Some("370811202011150023".to_owned())),
+            consent_id: Set(Some("CNS-2027-000123".to_owned())),
+            purpose: Set("school-enrolment".to_owned()),
+            outcome: Set("unknown".to_owned()),
+            status: Set(None),
+            attempt: Set(1),
+            at: Set(at()),
+            latency_us: Set(0),
+        }
+        .insert(conn)
+        .await
+        .unwrap();
+        let backend = db.backend;
+
+        // Another column than the outcome's is never changed.
+        let mut moved: registry_access::ActiveModel = journaled.clone().into();
+        moved.path = Set("/hukou/v1/persons/11010519491231002X".to_owned());
+        moved.outcome = Set("answered".to_owned());
+        assert!(
+            moved.update(conn).await.is_err(),
+            "{backend}: a record's path was changed"
+        );
+
+        // Settled once, with its outcome.
+        let mut settled: registry_access::ActiveModel = journaled.clone().into();
+        settled.outcome = Set("answered".to_owned());
+        settled.status = Set(Some(200));
+        settled.latency_us = Set(20_500);
+        settled.at = Set(at() + chrono::Duration::milliseconds(3));
+        let settled = settled.update(conn).await.unwrap();
+        assert_eq!(settled.status, Some(200));
+
+        let mut again: registry_access::ActiveModel = settled.clone().into();
+        again.outcome = Set("timed_out".to_owned());
+        assert!(
+            again.update(conn).await.is_err(),
+            "{backend}: a record was settled twice"
+        );
+        let mut back: registry_access::ActiveModel = settled.clone().into();
+        back.outcome = Set("unknown".to_owned());
+        assert!(
+            back.update(conn).await.is_err(),
+            "{backend}: a settled record went back to unknown"
+        );
+        assert!(
+            registry_access::Entity::delete_by_id(journaled.id)
+                .exec(conn)
+                .await
+                .is_err(),
+            "{backend}: an access record was deleted"
+        );
+        assert_eq!(
+            registry_access::Entity::find_by_id(journaled.id)
+                .one(conn)
+                .await
+                .unwrap(),
+            Some(settled)
+        );
+        db.cleanup().await.unwrap();
+    }
+}

@@ -71,7 +71,8 @@ pub async fn lookup(
         table.data #access-log {
             thead { tr {
                 th { (lang.pick("时间", "When")) } th { (lang.pick("操作人", "Caused by")) }
-                th { (lang.pick("登记机关", "Registry")) } th { (lang.pick("用途", "Purpose")) }
+                th { (lang.pick("登记机关", "Registry")) } th { (lang.pick("结果", "Outcome")) }
+                th { (lang.pick("用途", "Purpose")) }
                 th { (lang.pick("授权编号", "Consent")) } th { (lang.pick("申请编号", "Application")) }
             } }
             tbody {
@@ -80,6 +81,7 @@ pub async fn lookup(
                         td { (r.at.format("%Y-%m-%d %H:%M:%S")) }
                         td { (r.actor) }
                         td { (i18n::registry(lang, &r.registry)) }
+                        td { (i18n::access_outcome(lang, &r.outcome, r.status)) }
                         td.mono { (r.purpose) }
                         td.mono { (r.consent_id.as_deref().unwrap_or("—")) }
                         td.mono {

@@ -1,7 +1,12 @@
 //! The registry access log (查询留痕): one row per request the engine sent to
-//! a registry, stored in the transaction of the result it served (an
-//! evidence snapshot, a decision, the round's school catalogue). Append-only:
-//! the database refuses updates and deletes.
+//! a registry. The row is committed before the request is sent, with the
+//! outcome `unknown` (the journal's group commit), and settled (outcome,
+//! status, send time, latency) in the transaction of the result it served
+//! (an evidence snapshot, a decision, the round's school catalogue). A row
+//! still `unknown` is a request whose result was never stored: the process
+//! died, or the caller gave up, before it was (or, in a tiny window, before
+//! the request left). Append-only otherwise: the database refuses deletes,
+//! a second settlement and any change to the other columns.
 
 use sea_orm::entity::prelude::*;
 
@@ -28,15 +33,19 @@ pub struct Model {
     pub person_id: Option<String>,
     pub consent_id: Option<String>,
     pub purpose: String,
-    /// `answered`, `timed_out`, `connection_failed` or `abandoned` (the caller stopped waiting: a submission's short deadline).
+    /// `answered`, `timed_out`, `connection_failed`, `abandoned` (the caller
+    /// stopped waiting: a submission's short deadline) or `unknown` (sent, or
+    /// about to be, and what came of it was never stored).
     pub outcome: String,
     /// The HTTP status of an answered request.
     pub status: Option<i32>,
     /// 1 for the first attempt of a call, 2 for its first retry, and so on.
     pub attempt: i32,
-    /// When the request was sent.
+    /// When the request was sent; for an `unknown` outcome, when it was
+    /// recorded, just before it was sent.
     pub at: DateTimeUtc,
-    /// From sending to the full answer (or giving up), in microseconds.
+    /// From sending to the full answer (or giving up), in microseconds; 0
+    /// for an `unknown` outcome.
     pub latency_us: i64,
 }
 

@@ -8,6 +8,7 @@ mod m0002_round_artifacts;
 mod m0003_concurrency;
 mod m0004_precedence;
 mod m0005_console_sessions;
+mod m0006_access_journal;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0003_concurrency::Migration),
             Box::new(m0004_precedence::Migration),
             Box::new(m0005_console_sessions::Migration),
+            Box::new(m0006_access_journal::Migration),
         ]
     }
 }
