@@ -14,7 +14,7 @@ use crate::decide::{current_decision, parse_evaluation};
 use crate::error::{Corrupt, RoundError};
 use crate::inquiry::Seat;
 use crate::locks::{lock_application, lock_school, share_round_in};
-use crate::round::{Orchestrator, RoundState, now};
+use crate::round::{Orchestrator, RoundState, load_round, now};
 use crate::submit::{ApplicationState, load_application};
 
 impl Orchestrator {
@@ -65,7 +65,8 @@ impl Orchestrator {
         let (route, choice_rank, priority, unit_no) = match school_id {
             None => ("none", None, None, None),
             Some(school) => {
-                let context = RoundContext::from_row(&round)?;
+                // The whole row (policy and catalogue), under the shared lock taken above.
+                let context = RoundContext::from_row(&load_round(&tx, &round.id).await?)?;
                 let target = context
                     .round_schools()
                     .find(|s| s.id.as_str() == school)

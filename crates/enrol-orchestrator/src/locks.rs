@@ -16,15 +16,31 @@ use enrol_store::{application, round, school_seat};
 use crate::error::RoundError;
 use crate::round::RoundState;
 
+/// What a shared lock on the round row reads: its id and state. Not the
+/// policy, the school catalogue or the allocation instance the row also
+/// carries: the shared lock is taken once for every application submitted
+/// or decided, and copying those out of the database each time cost more
+/// than the decision itself (issue 20).
+#[derive(Debug, Clone)]
+pub(crate) struct RoundHead {
+    pub id: String,
+    pub state: String,
+}
+
 /// The round row, locked against round transitions (`FOR SHARE`): for
 /// changes that need the round to stay in its state until they commit
 /// (a submission needs it open, a decision needs it closed). Many such
 /// transactions hold it at once; a transition waits for all of them.
-pub(crate) async fn share_round<C: ConnectionTrait>(conn: &C, round_id: &str) -> Result<round::Model, RoundError> {
+pub(crate) async fn share_round<C: ConnectionTrait>(conn: &C, round_id: &str) -> Result<RoundHead, RoundError> {
     round::Entity::find_by_id(round_id)
+        .select_only()
+        .column(round::Column::Id)
+        .column(round::Column::State)
         .lock_shared()
+        .into_tuple::<(String, String)>()
         .one(conn)
         .await?
+        .map(|(id, state)| RoundHead { id, state })
         .ok_or_else(|| RoundError::UnknownRound(round_id.to_owned()))
 }
 
@@ -43,9 +59,10 @@ pub(crate) async fn share_round_in<C: ConnectionTrait>(
     round_id: &str,
     states: &[RoundState],
     expected: &'static str,
-) -> Result<round::Model, RoundError> {
-    let row = share_round(conn, round_id).await?;
-    expect_in(row, states, expected)
+) -> Result<RoundHead, RoundError> {
+    let head = share_round(conn, round_id).await?;
+    expect_in(&head.id, &head.state, states, expected)?;
+    Ok(head)
 }
 
 /// The round row locked as [`lock_round`], refused unless in `state`.
@@ -55,18 +72,19 @@ pub(crate) async fn lock_round_in<C: ConnectionTrait>(
     state: RoundState,
 ) -> Result<round::Model, RoundError> {
     let row = lock_round(conn, round_id).await?;
-    expect_in(row, &[state], state.as_str())
+    expect_in(&row.id, &row.state, &[state], state.as_str())?;
+    Ok(row)
 }
 
-fn expect_in(row: round::Model, states: &[RoundState], expected: &'static str) -> Result<round::Model, RoundError> {
-    if !states.contains(&row.state.parse()?) {
+fn expect_in(id: &str, state: &str, states: &[RoundState], expected: &'static str) -> Result<(), RoundError> {
+    if !states.contains(&state.parse()?) {
         return Err(RoundError::WrongState {
-            round: row.id,
-            state: row.state,
+            round: id.to_owned(),
+            state: state.to_owned(),
             expected,
         });
     }
-    Ok(row)
+    Ok(())
 }
 
 /// The application row, locked for a change of its state (`FOR UPDATE`).
