@@ -532,16 +532,32 @@ impl Orchestrator {
     async fn claim(&self, claims: &Claims<'_>) -> Result<Vec<(Application, EvidenceBundle)>, RoundError> {
         let at = now();
         let tx = self.store.begin_write().await?;
-        let rows = undecided_query(claims.round_id)
+        // The ids first, locked: the database orders every claimable row of
+        // the round to pick the lowest, so it orders ids, not bodies (a
+        // whole round's application JSON sorted for every claim spilled to
+        // disk on PostgreSQL). The bodies of the batch are read after.
+        let ids: Vec<String> = undecided_query(claims.round_id)
             .filter(application::Column::UpdatedAt.lt(claims.pass_started))
             .filter(
                 Condition::any()
                     .add(application::Column::LeaseUntil.is_null())
                     .add(application::Column::LeaseUntil.lt(at)),
             )
+            .select_only()
+            .column(application::Column::Id)
             .order_by_asc(application::Column::Id)
             .limit(claims.batch as u64)
             .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked)
+            .into_tuple()
+            .all(&tx)
+            .await?;
+        if ids.is_empty() {
+            tx.commit().await?;
+            return Ok(Vec::new());
+        }
+        let rows = application::Entity::find()
+            .filter(application::Column::Id.is_in(ids.iter().map(String::as_str)))
+            .order_by_asc(application::Column::Id)
             .all(&tx)
             .await?;
         if rows.is_empty() {
