@@ -9,10 +9,14 @@
 //! that was never sent: the log errs on the side of recording.
 //!
 //! Group commit: one task per [`Orchestrator`] (per process) takes every
-//! request queued since its last commit (up to [`JOURNAL_BATCH`]) and
-//! inserts them in one statement in one transaction, answering each waiter
-//! with its row's id. The client journals before it takes its concurrency
-//! slot, so the registries' slots stay busy while the journal commits.
+//! request queued since it last took (up to [`JOURNAL_BATCH`]) and inserts
+//! them in one statement, its own transaction, answering each waiter with
+//! its row's id once committed. On PostgreSQL up to [`COMMITS_IN_FLIGHT`]
+//! such statements commit at once (the server flushes their WAL together),
+//! so a request waits for about one commit, not for the one before it too;
+//! SQLite has one writer, and one commit at a time. The client journals
+//! before it takes its concurrency slot, so the registries' slots stay busy
+//! while the journal commits.
 //!
 //! Who made a read and for what (round, application, actor) travels with the
 //! work in a task-local [`JournalScope`], set by the orchestrator around each
@@ -25,8 +29,8 @@ use enrol_evidence::{AccessIntent, JournalError, JournalFuture};
 use enrol_store::Store;
 use enrol_store::registry_access;
 use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
-use enrol_store::sea_orm::EntityTrait;
-use tokio::sync::{mpsc, oneshot};
+use enrol_store::sea_orm::{DbBackend, EntityTrait};
+use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::decide::{UNKNOWN_OUTCOME, person_named, registry_name};
 use crate::round::Orchestrator;
@@ -35,6 +39,8 @@ use crate::round::Orchestrator;
 const JOURNAL_BATCH: usize = 256;
 /// Requests waiting for the journal at most; beyond, readers wait to queue.
 const JOURNAL_QUEUE: usize = 4096;
+/// Journal statements committing at once on PostgreSQL.
+const COMMITS_IN_FLIGHT: usize = 4;
 
 type Waiter = (registry_access::ActiveModel, oneshot::Sender<Result<i64, JournalError>>);
 
@@ -63,41 +69,55 @@ impl Journal {
 }
 
 async fn run(store: Store, mut waiting: mpsc::Receiver<Waiter>) {
+    let in_flight = match store.backend() {
+        DbBackend::Postgres => COMMITS_IN_FLIGHT,
+        _ => 1,
+    };
+    let commits = Arc::new(Semaphore::new(in_flight));
     let mut batch = Vec::with_capacity(JOURNAL_BATCH);
-    while waiting.recv_many(&mut batch, JOURNAL_BATCH).await > 0 {
-        let (rows, answers): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
-        let entries = rows.len();
-        match write(&store, rows).await {
-            Ok(ids) => {
-                // A waiter gone (its read dropped before it was sent) leaves
-                // its row `unknown`: on the side of recording.
-                for (answer, id) in answers.into_iter().zip(ids) {
-                    let _ = answer.send(Ok(id));
-                }
-            }
-            Err(error) => {
-                // The database's error names no person; no path is logged.
-                tracing::error!(entries, %error, "access journal not written: the reads are not sent");
-                for answer in answers {
-                    let _ = answer.send(Err(JournalError(error.clone())));
-                }
-            }
+    loop {
+        // A commit slot first, then whatever has queued meanwhile.
+        let Ok(slot) = commits.clone().acquire_owned().await else {
+            return;
+        };
+        if waiting.recv_many(&mut batch, JOURNAL_BATCH).await == 0 {
+            return;
         }
+        let (rows, answers): (Vec<_>, Vec<_>) = batch.drain(..).unzip();
+        let store = store.clone();
+        tokio::spawn(async move {
+            let entries = rows.len();
+            match write(&store, rows).await {
+                Ok(ids) => {
+                    // A waiter gone (its read dropped before it was sent)
+                    // leaves its row `unknown`: on the side of recording.
+                    for (answer, id) in answers.into_iter().zip(ids) {
+                        let _ = answer.send(Ok(id));
+                    }
+                }
+                Err(error) => {
+                    // The database's error names no person; no path is logged.
+                    tracing::error!(entries, %error, "access journal not written: the reads are not sent");
+                    for answer in answers {
+                        let _ = answer.send(Err(JournalError(error.clone())));
+                    }
+                }
+            }
+            drop(slot);
+        });
     }
 }
 
-/// Inserts the rows in one statement and one transaction; their ids in the
-/// rows' order. Ids are drawn in the order of the statement's rows (one
-/// sequence on PostgreSQL, the rowid on SQLite), so sorting what `RETURNING`
-/// gives restores it whatever order it comes in.
+/// Inserts the rows in one statement, committed on its own (autocommit: one
+/// round trip); their ids in the rows' order. Ids are drawn in the order of
+/// the statement's rows (one sequence on PostgreSQL, the rowid on SQLite),
+/// so sorting what `RETURNING` gives restores it whatever order it comes in.
 async fn write(store: &Store, rows: Vec<registry_access::ActiveModel>) -> Result<Vec<i64>, String> {
     let entries = rows.len();
-    let tx = store.begin_write().await.map_err(|e| e.to_string())?;
     let mut ids = registry_access::Entity::insert_many(rows)
-        .exec_with_returning_keys(&tx)
+        .exec_with_returning_keys(store.connection())
         .await
         .map_err(|e| e.to_string())?;
-    tx.commit().await.map_err(|e| e.to_string())?;
     if ids.len() != entries {
         return Err(format!("{entries} records written, {} ids returned", ids.len()));
     }
