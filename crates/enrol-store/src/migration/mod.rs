@@ -9,7 +9,7 @@ mod m0003_concurrency;
 mod m0004_precedence;
 mod m0005_console_sessions;
 mod m0006_access_journal;
-mod m0007_snapshot_lookup;
+mod m0007_lookup_indexes;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -24,7 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0004_precedence::Migration),
             Box::new(m0005_console_sessions::Migration),
             Box::new(m0006_access_journal::Migration),
-            Box::new(m0007_snapshot_lookup::Migration),
+            Box::new(m0007_lookup_indexes::Migration),
         ]
     }
 }
