@@ -23,32 +23,53 @@ use sea_orm_migration::prelude::*;
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
-/// (new index, table, columns, the index it replaces)
-const INDEXES: [(&str, &str, &[&str], Option<(&str, &[&str])>); 4] = [
-    (
-        "ix_evidence_snapshots_application_latest",
-        "evidence_snapshots",
-        &["application_id", "id"],
-        Some(("ix_evidence_snapshots_application", &["application_id"])),
-    ),
-    (
-        "ix_decisions_round_current",
-        "decisions",
-        &["round_id", "current_for"],
-        None,
-    ),
-    (
-        "ix_applications_round_state_id",
-        "applications",
-        &["round_id", "state", "id"],
-        Some(("ix_applications_round_state", &["round_id", "state"])),
-    ),
-    (
-        "ix_assignments_round_application",
-        "assignments",
-        &["round_id", "application_id"],
-        Some(("ix_assignments_round", &["round_id"])),
-    ),
+/// An index this migration creates, and the index it replaces, if any.
+struct NewIndex {
+    name: &'static str,
+    table: &'static str,
+    columns: &'static [&'static str],
+    replaces: Option<OldIndex>,
+}
+
+struct OldIndex {
+    name: &'static str,
+    columns: &'static [&'static str],
+}
+
+const INDEXES: [NewIndex; 4] = [
+    NewIndex {
+        name: "ix_evidence_snapshots_application_latest",
+        table: "evidence_snapshots",
+        columns: &["application_id", "id"],
+        replaces: Some(OldIndex {
+            name: "ix_evidence_snapshots_application",
+            columns: &["application_id"],
+        }),
+    },
+    NewIndex {
+        name: "ix_decisions_round_current",
+        table: "decisions",
+        columns: &["round_id", "current_for"],
+        replaces: None,
+    },
+    NewIndex {
+        name: "ix_applications_round_state_id",
+        table: "applications",
+        columns: &["round_id", "state", "id"],
+        replaces: Some(OldIndex {
+            name: "ix_applications_round_state",
+            columns: &["round_id", "state"],
+        }),
+    },
+    NewIndex {
+        name: "ix_assignments_round_application",
+        table: "assignments",
+        columns: &["round_id", "application_id"],
+        replaces: Some(OldIndex {
+            name: "ix_assignments_round",
+            columns: &["round_id"],
+        }),
+    },
 ];
 
 fn create(name: &str, table: &str, columns: &[&str]) -> IndexCreateStatement {
@@ -67,21 +88,23 @@ fn drop(name: &str, table: &str) -> IndexDropStatement {
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, table, columns, replaces) in INDEXES {
-            manager.create_index(create(name, table, columns)).await?;
-            if let Some((old, _)) = replaces {
-                manager.drop_index(drop(old, table)).await?;
+        for index in INDEXES {
+            manager
+                .create_index(create(index.name, index.table, index.columns))
+                .await?;
+            if let Some(old) = index.replaces {
+                manager.drop_index(drop(old.name, index.table)).await?;
             }
         }
         Ok(())
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        for (name, table, _, replaces) in INDEXES {
-            if let Some((old, columns)) = replaces {
-                manager.create_index(create(old, table, columns)).await?;
+        for index in INDEXES {
+            if let Some(old) = index.replaces {
+                manager.create_index(create(old.name, index.table, old.columns)).await?;
             }
-            manager.drop_index(drop(name, table)).await?;
+            manager.drop_index(drop(index.name, index.table)).await?;
         }
         Ok(())
     }
