@@ -12,7 +12,8 @@
 //! load average as the demo started and ended.
 //!
 //! Knobs (environment):
-//! - `CITY_FAMILIES`: comma-separated sizes, `20000` by default;
+//! - `CITY_FAMILIES`: comma-separated sizes, `20000` by default (`none`: no
+//!   run, the plot only redrawn);
 //! - `CITY_LATENCY_MS`: every registry's latency, `20`;
 //! - `CITY_CONCURRENCY`: requests in flight per registry, `16`;
 //! - `CITY_BACKENDS`: `sqlite`, `postgres` or both comma-separated, `sqlite`;
@@ -22,7 +23,8 @@
 //!   code before a change);
 //! - `CITY_ENROL_BIN`: the `enrol` binary to run (the one cargo built);
 //! - `CITY_RESULTS`: the JSON-lines file runs are appended to,
-//!   `docs/bench/city.jsonl`; `CITY_PLOT`: the SVG drawn from every run in it,
+//!   `docs/bench/city.jsonl`; `CITY_PLOT`: the SVG drawn from the runs in it
+//!   labelled `before…` or `after…`,
 //!   `docs/bench/city.svg` (both relative to the workspace root).
 //!
 //! It is a `harness = false` bench: `cargo test` never runs it, and clippy
@@ -63,9 +65,15 @@ struct Knobs {
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else is taken from the command line.
+    // `none`: no run, only the plot redrawn from the results file.
     let families: Vec<usize> = env_or("CITY_FAMILIES", "20000")
         .split(',')
-        .map(|n| n.trim().parse().expect("CITY_FAMILIES: comma-separated numbers"))
+        .filter(|n| n.trim() != "none")
+        .map(|n| {
+            n.trim()
+                .parse()
+                .expect("CITY_FAMILIES: comma-separated numbers, or none")
+        })
         .collect();
     let backends: Vec<String> = env_or("CITY_BACKENDS", "sqlite")
         .split(',')
@@ -331,7 +339,8 @@ fn access_log_len(addr: &str, registry: &str) -> usize {
 }
 
 /// Two panels, wall time and the engine's peak memory against families, one
-/// line per (label, backend).
+/// line per (label, backend), for the series labelled `before…` or `after…`
+/// (runs of intermediate commits stay in the results file, out of the plot).
 fn svg(records: &[Value]) -> String {
     use std::collections::BTreeMap;
     use std::fmt::Write as _;
@@ -344,6 +353,10 @@ fn svg(records: &[Value]) -> String {
         ) else {
             continue;
         };
+        let label = r["label"].as_str().unwrap_or("?");
+        if !(label.starts_with("before") || label.starts_with("after")) {
+            continue;
+        }
         let name = format!(
             "{} {} ({} ms, {})",
             r["label"].as_str().unwrap_or("?"),

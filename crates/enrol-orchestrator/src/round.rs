@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use enrol_domain::SchoolCatalogue;
 use enrol_rules::Policy;
 use enrol_store::sea_orm::ActiveValue::Set;
-use enrol_store::sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, IntoActiveModel};
+use enrol_store::sea_orm::sea_query::Expr;
+use enrol_store::sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use enrol_store::{AuditEntry, Store, append_audit, round};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -286,10 +287,19 @@ pub(crate) async fn set_state<C: ConnectionTrait>(
     let at = now();
     let round_id = row.id.clone();
     let from = row.state.clone();
-    let mut active = row.into_active_model();
-    active.state = Set(to.as_str().to_owned());
-    active.updated_at = Set(at);
-    let row = active.update(conn).await?;
+    // Only the state and its time are written, and nothing is read back:
+    // the row may carry a city's allocation instance.
+    round::Entity::update_many()
+        .col_expr(round::Column::State, Expr::value(to.as_str()))
+        .col_expr(round::Column::UpdatedAt, Expr::value(at))
+        .filter(round::Column::Id.eq(round_id.as_str()))
+        .exec(conn)
+        .await?;
+    let row = round::Model {
+        state: to.as_str().to_owned(),
+        updated_at: at,
+        ..row
+    };
     let mut details = details;
     if let serde_json::Value::Object(map) = &mut details {
         map.insert("from".to_owned(), from.into());

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use enrol_domain::{Application, NationalId, Status};
 use enrol_store::sea_orm::ActiveValue::Set;
+use enrol_store::sea_orm::sea_query::{Expr, Query};
 use enrol_store::sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder,
@@ -500,34 +501,31 @@ pub(crate) fn parse_status(application_id: &str, s: &str) -> Result<Status, Roun
 }
 
 /// At publication: every decided or accepted application becomes placed or
-/// unplaced by its assignment.
+/// unplaced by its assignment. Two set-wise statements in the caller's
+/// transaction (those with a seat, then the rest), so that publishing a
+/// city neither reads every application's body nor writes them one by one.
 pub(crate) async fn mark_published<C: ConnectionTrait>(conn: &C, round_id: &str) -> Result<(), RoundError> {
     let at = now();
-    let seated: std::collections::BTreeSet<String> = assignment::Entity::find()
-        .filter(assignment::Column::RoundId.eq(round_id))
-        .filter(assignment::Column::SchoolId.is_not_null())
-        .all(conn)
-        .await?
-        .into_iter()
-        .map(|a| a.application_id)
-        .collect();
-    let rows = application::Entity::find()
-        .filter(application::Column::RoundId.eq(round_id))
-        .filter(
-            application::Column::State.is_in([ApplicationState::Decided.as_str(), ApplicationState::Accepted.as_str()]),
-        )
-        .all(conn)
-        .await?;
-    for row in rows {
-        let state = if seated.contains(&row.id) {
-            ApplicationState::Placed
+    let taking_part = [ApplicationState::Decided.as_str(), ApplicationState::Accepted.as_str()];
+    let seated = Query::select()
+        .column(assignment::Column::ApplicationId)
+        .from(assignment::Entity)
+        .and_where(assignment::Column::RoundId.eq(round_id))
+        .and_where(assignment::Column::SchoolId.is_not_null())
+        .to_owned();
+    for (state, seat) in [(ApplicationState::Placed, true), (ApplicationState::Unplaced, false)] {
+        let update = application::Entity::update_many()
+            .col_expr(application::Column::State, Expr::value(state.as_str()))
+            .col_expr(application::Column::UpdatedAt, Expr::value(at))
+            .filter(application::Column::RoundId.eq(round_id))
+            .filter(application::Column::State.is_in(taking_part));
+        // The seated first: what is left taking part after it is unplaced.
+        let update = if seat {
+            update.filter(application::Column::Id.in_subquery(seated.clone()))
         } else {
-            ApplicationState::Unplaced
+            update
         };
-        let mut active = row.into_active_model();
-        active.state = Set(state.as_str().to_owned());
-        active.updated_at = Set(at);
-        active.update(conn).await?;
+        update.exec(conn).await?;
     }
     Ok(())
 }
