@@ -98,9 +98,11 @@ impl From<WireRelation> for RelationToHead {
 #[derive(Debug, Deserialize)]
 struct WirePerson {
     id: NationalId,
+    #[serde(deserialize_with = "enrol_registry_client::wire::date")]
     birth_date: NaiveDate,
     household_no: String,
     relation_to_head: WireRelation,
+    #[serde(deserialize_with = "enrol_registry_client::wire::date")]
     registered_on: NaiveDate,
     region: CountyCode,
     address: WireAddress,
@@ -111,6 +113,7 @@ struct WirePerson {
 struct WireCertificate {
     certificate_no: String,
     child_id: NationalId,
+    #[serde(deserialize_with = "enrol_registry_client::wire::date")]
     birth_date: NaiveDate,
     mother_id: Option<NationalId>,
     father_id: Option<NationalId>,

@@ -86,6 +86,13 @@ fn malformed_household_records_name_the_field() {
         (person(CHILD).replace("\"child\"", "\"cousin\""), "relation_to_head"),
         (person(CHILD).replace("\"370811\"", "\"3708\""), "region"),
         (person(CHILD).replace("2023-04-11", "2023/04/11"), "registered_on"),
+        // chrono alone would read each of these as a date: the format is
+        // YYYY-MM-DD exactly (registries.md).
+        (person(CHILD).replace("2023-04-11", "2023-4-11"), "registered_on"),
+        (person(CHILD).replace("2023-04-11", " 2023-04-11"), "registered_on"),
+        (person(CHILD).replace("2023-04-11", "+2023-04-11"), "registered_on"),
+        (person(CHILD).replace("2020-11-15", "2020-11-5"), "birth_date"),
+        (person(CHILD).replace("2023-04-11", "2023-02-30"), "registered_on"),
         (
             person(CHILD).replace("370811-012-00143-02-0501", "370811-012-143"),
             "address.code",

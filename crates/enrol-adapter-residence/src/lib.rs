@@ -129,6 +129,7 @@ struct WireUnit {
     unit_no: String,
     address: WireAddress,
     usage: WireUsage,
+    #[serde(deserialize_with = "enrol_registry_client::wire::date")]
     registered_on: NaiveDate,
     status: WireStatus,
     owners: Vec<WireShare>,
@@ -144,7 +145,9 @@ struct WirePermit {
     permit_no: String,
     holder_id: NationalId,
     address: WireAddress,
+    #[serde(deserialize_with = "enrol_registry_client::wire::date")]
     issued_on: NaiveDate,
+    #[serde(deserialize_with = "enrol_registry_client::wire::date")]
     valid_until: NaiveDate,
 }
 

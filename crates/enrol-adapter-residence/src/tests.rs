@@ -230,6 +230,22 @@ fn a_permit_is_read_as_it_stands_unless_it_is_someone_elses() {
     assert!(inverted.valid_until < inverted.issued_on);
 }
 
+/// Dates are `YYYY-MM-DD` exactly (registries.md): what chrono alone would
+/// also read as a date makes the answer unusable, naming the field.
+#[test]
+fn a_permit_date_out_of_format_is_unusable() {
+    for (issued, until, field) in [
+        ("2024-3-02", "2028-03-01", "issued_on"),
+        ("2024-03-02", " 2028-03-01", "valid_until"),
+        ("+2024-03-02", "2028-03-01", "issued_on"),
+        ("2024-03-02", "2028-02-30", "valid_until"),
+    ] {
+        let err = permit_from_reply(&id(MOTHER), &reply(Some(&permit(MOTHER, issued, until)))).unwrap_err();
+        assert!(err.is_unusable(), "{issued} {until}: {err}");
+        assert!(err.to_string().contains(field), "{field}: {err}");
+    }
+}
+
 fn months(id: &str, months: &[&str]) -> String {
     let m: Vec<String> = months.iter().map(|m| format!("\"{m}\"")).collect();
     format!(r#"{{"id": "{id}", "months": [{}]}}"#, m.join(", "))

@@ -1,7 +1,9 @@
 //! Wire pieces every registry shares.
 
+use chrono::NaiveDate;
 use enrol_domain::{AddressCode, RecordRef};
-use serde::Deserialize;
+use serde::de::Error as _;
+use serde::{Deserialize, Deserializer};
 
 use crate::error::ReadError;
 
@@ -33,6 +35,25 @@ impl WireAddress {
         }
         Ok(enrol_domain::Address { code, text: self.text })
     }
+}
+
+/// A registry's date, exactly `YYYY-MM-DD` (registries.md, "Common rules"),
+/// for `#[serde(deserialize_with = "…::wire::date")]`. chrono's own reading
+/// also takes a one-digit month or day, leading spaces and a signed year: an
+/// answer that breaks the format that way is unusable, not read as a date.
+/// The error never holds the text (a birth date is personal data).
+pub fn date<'de, D: Deserializer<'de>>(deserializer: D) -> Result<NaiveDate, D::Error> {
+    let text = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+    let bytes = text.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes.iter().enumerate().all(|(i, c)| match i {
+            4 | 7 => *c == b'-',
+            _ => c.is_ascii_digit(),
+        });
+    if !shaped {
+        return Err(D::Error::custom("not a YYYY-MM-DD date"));
+    }
+    NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|_| D::Error::custom("not a calendar date"))
 }
 
 /// Fails as malformed unless `value` has some non-blank text: an empty
