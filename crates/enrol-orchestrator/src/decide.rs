@@ -6,7 +6,8 @@
 //! The caller holds the application row's lock (`SELECT … FOR UPDATE`, see
 //! [`crate::locks`]) and has checked its state under it; this module stores.
 
-use enrol_domain::{Application, Evaluation, EvidenceBundle, OfficerFacts, Registry, Status};
+use chrono::{DateTime, Utc};
+use enrol_domain::{Application, ConsentId, Evaluation, EvidenceBundle, OfficerFacts, Registry, Status};
 use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
 use enrol_store::sea_orm::sea_query::{Expr, Value};
 use enrol_store::sea_orm::{ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, Statement};
@@ -84,6 +85,7 @@ pub(crate) async fn store_decision<C: ConnectionTrait>(
         round_id: Set(round.round_id.clone()),
         current_for: Set(Some(application_id.to_owned())),
         status: Set(evaluation.decision.status.as_str().to_owned()),
+        first_priority: Set(first_priority(&evaluation.decision).to_owned()),
         decision: Set(serde_json::to_string(&evaluation.decision).expect("serialisable")),
         evaluation: Set(serde_json::to_string(evaluation).expect("serialisable")),
         policy_version: Set(round.policy_version.clone()),
@@ -93,6 +95,16 @@ pub(crate) async fn store_decision<C: ConnectionTrait>(
     decision::Entity::insert(row).exec_without_returning(conn).await?;
     Ok(())
 }
+
+/// The decision's priority at the family's first choice (its first `schools`
+/// entry), or [`NO_PRIORITY`] where it lists none: the column the dashboard
+/// counts by before allocation (migration m0008).
+pub(crate) fn first_priority(decision: &enrol_domain::Decision) -> &str {
+    decision.schools.first().map_or(NO_PRIORITY, |s| s.priority.as_str())
+}
+
+/// `first_priority` of a decision that lists no school.
+pub const NO_PRIORITY: &str = "none";
 
 /// Who caused a registry read, and for which application.
 #[derive(Debug, Clone, Copy)]
@@ -133,26 +145,60 @@ pub(crate) async fn store_accesses<C: ConnectionTrait>(
         .into_iter()
         .map(|access| {
             let (outcome, status) = outcome_of(access);
-            registry_access::ActiveModel {
-                id: NotSet,
-                round_id: Set(context.round_id.to_owned()),
-                application_id: Set(context.application_id.map(str::to_owned)),
-                actor: Set(context.actor.to_owned()),
-                registry: Set(registry_name(access.registry, &access.path)),
-                path: Set(access.path.clone()),
-                person_id: Set(person_named(&access.path)),
-                consent_id: Set(access.consent_id.as_ref().map(ToString::to_string)),
-                purpose: Set(access.purpose.clone()),
-                outcome: Set(outcome.to_owned()),
-                status: Set(status),
-                attempt: Set(i32::try_from(access.attempt).unwrap_or(i32::MAX)),
-                at: Set(access.at),
-                latency_us: Set(latency_us(access)),
-            }
+            access_row(
+                context,
+                ReadRecord {
+                    registry: access.registry,
+                    path: &access.path,
+                    consent_id: access.consent_id.as_ref(),
+                    purpose: &access.purpose,
+                    attempt: access.attempt,
+                    at: access.at,
+                    outcome,
+                    status,
+                    latency_us: latency_us(access),
+                },
+            )
         })
         .collect();
     enrol_store::insert_chunked(conn, rows).await?;
     Ok(())
+}
+
+/// What an access record says of one read, whoever writes it: the journal
+/// before the request is sent (outcome `unknown`), or [`store_accesses`]
+/// for a source that keeps no journal.
+pub(crate) struct ReadRecord<'a> {
+    pub registry: Registry,
+    /// Path and query as sent.
+    pub path: &'a str,
+    pub consent_id: Option<&'a ConsentId>,
+    pub purpose: &'a str,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    pub outcome: &'a str,
+    pub status: Option<i32>,
+    pub latency_us: i64,
+}
+
+/// The `registry_accesses` row of `read`, caused under `context`.
+pub(crate) fn access_row(context: AccessContext<'_>, read: ReadRecord<'_>) -> registry_access::ActiveModel {
+    registry_access::ActiveModel {
+        id: NotSet,
+        round_id: Set(context.round_id.to_owned()),
+        application_id: Set(context.application_id.map(str::to_owned)),
+        actor: Set(context.actor.to_owned()),
+        registry: Set(registry_name(read.registry, read.path)),
+        path: Set(read.path.to_owned()),
+        person_id: Set(person_named(read.path)),
+        consent_id: Set(read.consent_id.map(ToString::to_string)),
+        purpose: Set(read.purpose.to_owned()),
+        outcome: Set(read.outcome.to_owned()),
+        status: Set(read.status),
+        attempt: Set(i32::try_from(read.attempt).unwrap_or(i32::MAX)),
+        at: Set(read.at),
+        latency_us: Set(read.latency_us),
+    }
 }
 
 /// Settles journaled rows in one statement: `UPDATE … FROM (VALUES …)`,

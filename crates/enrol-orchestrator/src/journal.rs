@@ -28,11 +28,10 @@ use std::sync::Arc;
 use enrol_evidence::{AccessIntent, JournalError, JournalFuture};
 use enrol_store::Store;
 use enrol_store::registry_access;
-use enrol_store::sea_orm::ActiveValue::{NotSet, Set};
 use enrol_store::sea_orm::{DbBackend, EntityTrait};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
-use crate::decide::{UNKNOWN_OUTCOME, person_named, registry_name};
+use crate::decide::{AccessContext, ReadRecord, UNKNOWN_OUTCOME, access_row};
 use crate::round::Orchestrator;
 
 /// Requests one journal commit records at most.
@@ -173,21 +172,23 @@ pub(crate) fn journal(intent: &AccessIntent) -> JournalFuture {
         tracing::error!(registry = %intent.registry, "a registry read outside any journaled work: not sent");
         return Box::pin(async { Err(JournalError("a read outside any journaled work".to_owned())) });
     };
-    let row = registry_access::ActiveModel {
-        id: NotSet,
-        round_id: Set(scope.round_id.to_string()),
-        application_id: Set(scope.application_id.as_deref().map(str::to_owned)),
-        actor: Set(scope.actor.to_string()),
-        registry: Set(registry_name(intent.registry, &intent.path)),
-        path: Set(intent.path.clone()),
-        person_id: Set(person_named(&intent.path)),
-        consent_id: Set(intent.consent_id.as_ref().map(ToString::to_string)),
-        purpose: Set(intent.purpose.clone()),
-        outcome: Set(UNKNOWN_OUTCOME.to_owned()),
-        status: Set(None),
-        attempt: Set(i32::try_from(intent.attempt).unwrap_or(i32::MAX)),
-        at: Set(intent.at),
-        latency_us: Set(0),
-    };
+    let row = access_row(
+        AccessContext {
+            round_id: &scope.round_id,
+            application_id: scope.application_id.as_deref(),
+            actor: &scope.actor,
+        },
+        ReadRecord {
+            registry: intent.registry,
+            path: &intent.path,
+            consent_id: intent.consent_id.as_ref(),
+            purpose: &intent.purpose,
+            attempt: intent.attempt,
+            at: intent.at,
+            outcome: UNKNOWN_OUTCOME,
+            status: None,
+            latency_us: 0,
+        },
+    );
     Box::pin(async move { scope.journal.record(row).await })
 }
