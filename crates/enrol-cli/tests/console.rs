@@ -615,6 +615,27 @@ async fn an_officer_runs_the_sample_round_in_the_console_in_a_real_browser() {
     assert_eq!(tab.state(), "closed", "reviews keep the round closed");
     assert_eq!(tab.text("[data-count=review]"), "7");
     assert_eq!(tab.text("[data-count=eligible]"), "33");
+    // Before the lottery, the eligible children by their first choice's
+    // tier, adding up to the eligible count.
+    let by_tier = tab.eval(
+        "Array.from(document.querySelectorAll('#eligible-by-tier tr'))\
+         .map(r => r.dataset.priority + '=' + r.querySelector('td').textContent)",
+    );
+    let by_tier: Vec<(String, u64)> = by_tier
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| {
+            let (priority, n) = row.as_str().unwrap().split_once('=').unwrap();
+            (priority.to_owned(), n.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(by_tier.iter().map(|(_, n)| n).sum::<u64>(), 33, "{by_tier:?}");
+    assert_eq!(
+        by_tier.first().map(|(p, _)| p.as_str()),
+        Some("tier1"),
+        "the policy's order: {by_tier:?}"
+    );
     tab.screenshot("console-dashboard.png");
 
     // The queue, filtered on the server by reason.

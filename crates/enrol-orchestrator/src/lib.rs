@@ -43,6 +43,7 @@ pub use context::RoundContext;
 pub use cutoffs::{
     CUTOFF_COLUMNS, CutoffLine, NOTICE_CUTOFF_HEADER, cutoff_lines, cutoffs_csv, notice_cutoffs_csv, priority_of_key,
 };
+pub use decide::NO_PRIORITY;
 pub use error::{Corrupt, RoundError, Stored};
 pub use instance::{SeedReveal, build_instance};
 pub use notice::{NOTICE_HEADER, Notice, NoticeLine, route_zh};

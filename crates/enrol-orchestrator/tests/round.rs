@@ -74,6 +74,27 @@ async fn run_round(orchestrator: &Orchestrator, dataset: &Path, city: &enrol_cit
     orchestrator.output("2027-primary").await.unwrap()
 }
 
+/// The dashboard's counts by priority at the first choice are the round's
+/// eligible decisions counted by their first school's priority, and add up
+/// to the eligible count.
+async fn assert_eligible_by_first_priority(orchestrator: &Orchestrator, output: &RoundOutput) {
+    let mut expected = std::collections::BTreeMap::<String, usize>::new();
+    for line in output.decisions_jsonl.lines() {
+        let decision: serde_json::Value = serde_json::from_str(line).unwrap();
+        if decision["status"] == "eligible" {
+            let first = decision["schools"][0]["priority"]
+                .as_str()
+                .unwrap_or(enrol_orchestrator::NO_PRIORITY);
+            *expected.entry(first.to_owned()).or_default() += 1;
+        }
+    }
+    let counted = orchestrator.eligible_by_first_priority("2027-primary").await.unwrap();
+    assert_eq!(counted, expected);
+    assert!(counted.len() > 1, "a generated city has several tiers: {counted:?}");
+    let eligible = orchestrator.counts("2027-primary").await.unwrap().eligible;
+    assert_eq!(counted.values().sum::<usize>(), eligible);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_data_seed_and_policy_give_byte_identical_output_on_every_backend() {
     let (dir, city) = city(60, 11);
@@ -81,6 +102,7 @@ async fn same_data_seed_and_policy_give_byte_identical_output_on_every_backend()
     for db in TestDb::all().await.unwrap() {
         let orchestrator = Orchestrator::new(db.store.clone());
         let output = run_round(&orchestrator, dir.path(), &city, "determinism-seed").await;
+        assert_eligible_by_first_priority(&orchestrator, &output).await;
         outputs.push((db.backend, output));
         db.cleanup().await.unwrap();
     }

@@ -315,3 +315,71 @@ async fn an_access_record_is_settled_once_and_never_deleted() {
         db.cleanup().await.unwrap();
     }
 }
+
+/// Migration m0008 fills `first_priority` of the decisions stored before it
+/// from their JSON: the first `schools` entry's priority, `none` without one.
+#[tokio::test]
+async fn the_first_choice_priority_of_earlier_decisions_is_filled_from_their_json() {
+    use enrol_store::decision;
+    use sea_orm_migration::MigratorTrait;
+    for db in TestDb::all().await.unwrap() {
+        let conn = db.store.connection();
+        round_row("2027-primary").insert(conn).await.unwrap();
+        let decisions = [
+            (
+                "eligible",
+                r#"{"status":"eligible","schools":[{"school_id":"S031","priority":"lottery","sibling":false,"key":[0,1]},{"school_id":"S014","priority":"tier1","sibling":false,"key":[1,1,20230411]}]}"#,
+                "lottery",
+            ),
+            (
+                "eligible",
+                r#"{"status":"eligible","schools":[{"school_id":"S014","priority":"tier3","sibling":true,"key":[3,0,20200101]}]}"#,
+                "tier3",
+            ),
+            ("review", r#"{"status":"review","schools":[]}"#, "none"),
+        ];
+        for (n, (status, json, _)) in decisions.iter().enumerate() {
+            let id = format!("0b6f3c1e-5f7a-4f1e-9a4b-2d1c0e9f8a7{n}");
+            application_row(&id, &format!("37081120201115002{n}"), APPLICATION)
+                .insert(conn)
+                .await
+                .unwrap();
+            decision::ActiveModel {
+                id: NotSet,
+                application_id: Set(id.clone()),
+                round_id: Set("2027-primary".to_owned()),
+                current_for: Set(Some(id)),
+                status: Set((*status).to_owned()),
+                // As a decision stored by an engine before m0008 would hold it.
+                first_priority: Set("stale".to_owned()),
+                decision: Set((*json).to_owned()),
+                evaluation: Set("{}".to_owned()),
+                policy_version: Set("abc".to_owned()),
+                evidence_snapshot_id: Set(None),
+                decided_at: Set(at()),
+            }
+            .insert(conn)
+            .await
+            .unwrap();
+        }
+        // Back to before m0008 (the column is dropped), then forward again.
+        enrol_store::Migrator::down(conn, Some(1)).await.unwrap();
+        enrol_store::Migrator::up(conn, None).await.unwrap();
+        let mut filled: Vec<(String, String)> = decision::Entity::find()
+            .all(conn)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|d| (d.application_id, d.first_priority))
+            .collect();
+        filled.sort();
+        let expected: Vec<&str> = decisions.iter().map(|(_, _, first)| *first).collect();
+        assert_eq!(
+            filled.iter().map(|(_, p)| p.as_str()).collect::<Vec<_>>(),
+            expected,
+            "{}",
+            db.backend
+        );
+        db.cleanup().await.unwrap();
+    }
+}

@@ -1,5 +1,6 @@
-//! A round's dashboard: its state, counts by status (and, once allocated,
-//! seats by priority), verification progress that refreshes itself while a
+//! A round's dashboard: its state, counts by status, eligible applications
+//! by their priority at the first choice (and, once allocated, seats by
+//! priority), verification progress that refreshes itself while a
 //! run goes (a meta refresh: no script), and the actions the officer's role
 //! allows in this state.
 
@@ -26,6 +27,22 @@ fn stat(label_zh: &str, label_en: &str, value: usize, lang: Lang, class: &str) -
             span.label { (lang.pick(label_zh, label_en)) }
         }
     }
+}
+
+/// Counts by priority in the policy's order: its tiers first to last, then
+/// `lottery`, `none` and `overflow`, then anything else by name.
+fn tier_order<'a, N: Copy>(tiers: &[&str], counts: &'a BTreeMap<String, N>) -> Vec<(&'a str, N)> {
+    let rank = |name: &str| -> usize {
+        tiers.iter().position(|t| *t == name).unwrap_or(match name {
+            "lottery" => tiers.len(),
+            enrol_orchestrator::NO_PRIORITY => tiers.len() + 1,
+            "overflow" => tiers.len() + 2,
+            _ => tiers.len() + 3,
+        })
+    };
+    let mut ordered: Vec<(&str, N)> = counts.iter().map(|(name, n)| (name.as_str(), *n)).collect();
+    ordered.sort_by_key(|(name, _)| (rank(name), *name));
+    ordered
 }
 
 /// The dashboard.
@@ -68,11 +85,21 @@ pub async fn page_handler(console: &Console, ctx: &Ctx, round: &str) -> Result<M
     } else {
         None
     };
+    // Eligible applications by their tier at the first choice: known from
+    // the first decision on, so the bureau sees the demand on its tiers
+    // before the lottery (one grouped statement, cheap on every refresh).
+    let eligible_by_tier = if counts.eligible > 0 {
+        engine.orchestrator().eligible_by_first_priority(round).await?
+    } else {
+        BTreeMap::new()
+    };
     let tiers = engine.orchestrator().policy(round).await?;
+    let tier_names: Vec<&str> = tiers.tiers().iter().map(|t| t.name.as_str()).collect();
     let tier_label = |name: &str| -> String {
         match name {
             "lottery" => lang.pick("民办派位", "private lottery").to_owned(),
             "overflow" => lang.pick("统筹安排", "overflow").to_owned(),
+            enrol_orchestrator::NO_PRIORITY => lang.pick("无有效志愿（统筹）", "no valid choice (overflow)").to_owned(),
             other => tiers
                 .tiers()
                 .iter()
@@ -144,12 +171,24 @@ pub async fn page_handler(console: &Console, ctx: &Ctx, round: &str) -> Result<M
                 }
             }
         }
+        @if !eligible_by_tier.is_empty() {
+            section.panel #eligible-by-tier {
+                h2 { (lang.pick("符合条件申请按第一志愿类别", "Eligible applications by priority at the first choice")) }
+                table.data.compact {
+                    tbody {
+                        @for (priority, n) in tier_order(&tier_names, &eligible_by_tier) {
+                            tr data-priority=(priority) { th { (tier_label(priority)) } td.num { (n) } }
+                        }
+                    }
+                }
+            }
+        }
         @if let Some(totals) = &seats_by_priority {
             section.panel {
                 h2 { (lang.pick("按类别录取人数", "Seats by priority")) }
                 table.data.compact {
                     tbody {
-                        @for (priority, n) in totals {
+                        @for (priority, n) in tier_order(&tier_names, totals) {
                             tr { th { (tier_label(priority)) } td.num { (n) } }
                         }
                     }

@@ -14,6 +14,10 @@ pub struct Model {
     /// (unique: one current decision per application).
     pub current_for: Option<String>,
     pub status: String,
+    /// The decision's priority at the family's first choice (the first
+    /// `schools` entry: a tier's name or `lottery`), `none` when it lists
+    /// no school: the dashboard counts by it before allocation.
+    pub first_priority: String,
     /// The decision JSON of formats.md.
     pub decision: String,
     /// The rules' full evaluation JSON (decision plus allocation inputs).

@@ -10,6 +10,7 @@ mod m0004_precedence;
 mod m0005_console_sessions;
 mod m0006_access_journal;
 mod m0007_lookup_indexes;
+mod m0008_first_priority;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0005_console_sessions::Migration),
             Box::new(m0006_access_journal::Migration),
             Box::new(m0007_lookup_indexes::Migration),
+            Box::new(m0008_first_priority::Migration),
         ]
     }
 }
