@@ -123,7 +123,7 @@ pub struct Dataset {
     /// Owner id → unit numbers in which the owner holds a share, ascending.
     pub(crate) holdings: BTreeMap<String, BTreeSet<String>>,
     pub(crate) permits: BTreeMap<String, Permit>,
-    pub(crate) insurance: BTreeMap<String, BTreeSet<String>>,
+    pub(crate) insurance: BTreeMap<String, Vec<String>>,
     /// Ordered by id.
     pub(crate) schools: BTreeMap<String, School>,
     pub(crate) buildings: BTreeMap<String, BuildingRecord>,
@@ -267,7 +267,10 @@ impl Dataset {
         let file = dir.join(files::SOCIAL_INSURANCE);
         let mut insurance = Keyed::new(&file, "id");
         for (line, r) in read_jsonl::<InsuranceMonths>(&file)? {
-            let months: BTreeSet<String> = r.months.iter().map(|m| m.as_str().to_owned()).collect();
+            // Ascending, each as often as the record lists it: a month listed
+            // twice is dirt the registry serves as it stands (registries.md).
+            let mut months: Vec<String> = r.months.iter().map(|m| m.as_str().to_owned()).collect();
+            months.sort_unstable();
             insurance.insert(line, r.id.as_str(), months)?;
         }
         ds.insurance = insurance.into_map();

@@ -828,7 +828,13 @@ fn serve_endpoint(dataset: &Dataset, endpoint: Endpoint<'_>, uri: &axum::http::U
                 months: Vec<&'a str>,
             }
             let months = match dataset.insurance.get(id.as_str()) {
-                Some(all) if from <= to => all.range(from..=to).map(String::as_str).collect(),
+                // On file ascending, a month listed twice served twice
+                // (registries.md: dirt is served as it stands).
+                Some(all) if from <= to => all
+                    .iter()
+                    .filter(|m| (&from..=&to).contains(m))
+                    .map(String::as_str)
+                    .collect(),
                 _ => Vec::new(),
             };
             ok(&Months {
