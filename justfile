@@ -27,6 +27,10 @@ fmt:
 snap:
     cargo insta review
 
+# cargo-fuzz on every fuzz target, SECONDS each, as CI runs it (docs/fuzzing.md).
+fuzz seconds="30":
+    .ci/fuzz/run {{seconds}}
+
 # Exactly what CI runs.
 ready:
     bash .ci/run
