@@ -99,7 +99,9 @@ pub async fn page_handler(console: &Console, ctx: &Ctx, round: &str) -> Result<M
         match name {
             "lottery" => lang.pick("民办派位", "private lottery").to_owned(),
             "overflow" => lang.pick("统筹安排", "overflow").to_owned(),
-            enrol_orchestrator::NO_PRIORITY => lang.pick("无类别（统筹安排）", "no priority at any choice (overflow)").to_owned(),
+            enrol_orchestrator::NO_PRIORITY => lang
+                .pick("无类别（统筹安排）", "no priority at any choice (overflow)")
+                .to_owned(),
             other => tiers
                 .tiers()
                 .iter()
