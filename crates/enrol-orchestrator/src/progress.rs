@@ -159,8 +159,8 @@ impl Orchestrator {
 impl Orchestrator {
     /// The round's eligible applications counted by their priority at the
     /// family's first choice (第一志愿类别): a tier's name, `lottery` (a
-    /// private school first) or [`crate::NO_PRIORITY`] (eligible with no
-    /// valid choice, so placed only by overflow). The same applications as
+    /// private school first) or [`crate::NO_PRIORITY`] (eligible, holding no
+    /// priority at any choice, so placed only by overflow). The same applications as
     /// [`VerificationStatus::eligible`], so the counts add up to it. One
     /// grouped statement over a column (migration m0008), no JSON decoded:
     /// the dashboard shows it before allocation, while verification runs.
